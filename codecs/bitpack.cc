@@ -1,0 +1,95 @@
+// Bit-packing kernels. The hot path unpacks 128-value blocks with a width
+// fixed at compile time: one unaligned 64-bit load, shift and mask per value,
+// fully unrolled so every shift and offset is a constant.
+#include "codecs/bitpack.h"
+
+#include <array>
+#include <cstring>
+#include <utility>
+
+namespace slaf::codecs {
+
+namespace {
+
+inline uint64_t Load64(const uint8_t* p) {
+  uint64_t v;
+  std::memcpy(&v, p, 8);
+  return v;  // little-endian host (checked in engine/format.h)
+}
+
+template <int W>
+void Unpack128(const uint8_t* in, uint32_t* out) {
+  if constexpr (W == 0) {
+    std::memset(out, 0, 128 * sizeof(uint32_t));
+  } else {
+    constexpr uint64_t kMask = (W == 32) ? 0xFFFFFFFFull : ((1ull << W) - 1);
+#pragma GCC unroll 128
+    for (int i = 0; i < 128; ++i) {
+      const int bit = i * W;
+      out[i] = static_cast<uint32_t>((Load64(in + (bit >> 3)) >> (bit & 7)) & kMask);
+    }
+  }
+}
+
+using Unpack128Fn = void (*)(const uint8_t*, uint32_t*);
+
+template <int... Ws>
+constexpr auto MakeTable(std::integer_sequence<int, Ws...>) {
+  return std::array<Unpack128Fn, sizeof...(Ws)>{&Unpack128<Ws>...};
+}
+
+// Byte-at-a-time path: never reads past PackedBytes(n, w).
+void UnpackSafe(const uint8_t* in, size_t n, int w, uint32_t* out) {
+  if (w == 0) {
+    std::memset(out, 0, n * sizeof(uint32_t));
+    return;
+  }
+  const uint64_t mask = (w == 32) ? 0xFFFFFFFFull : ((1ull << w) - 1);
+  uint64_t acc = 0;
+  int have = 0;
+  size_t pos = 0;
+  for (size_t i = 0; i < n; ++i) {
+    while (have < w) {
+      acc |= static_cast<uint64_t>(in[pos++]) << have;
+      have += 8;
+    }
+    out[i] = static_cast<uint32_t>(acc & mask);
+    acc >>= w;
+    have -= w;
+  }
+}
+
+constexpr auto kUnpack128 = MakeTable(std::make_integer_sequence<int, kMaxBitWidth + 1>{});
+}  // namespace
+
+void PackBits(const uint32_t* in, size_t n, int w, uint8_t* out) {
+  if (w == 0) return;
+  uint64_t acc = 0;
+  int have = 0;
+  size_t pos = 0;
+  for (size_t i = 0; i < n; ++i) {
+    acc |= static_cast<uint64_t>(in[i]) << have;
+    have += w;
+    while (have >= 8) {
+      out[pos++] = static_cast<uint8_t>(acc);
+      acc >>= 8;
+      have -= 8;
+    }
+  }
+  if (have > 0) out[pos] = static_cast<uint8_t>(acc);
+}
+
+void UnpackBits(const uint8_t* in, size_t in_len, size_t n, int w, uint32_t* out) {
+  size_t i = 0;
+  const size_t block_bytes = 16 * static_cast<size_t>(w);  // 128 * w / 8
+  // Fast path: whole 128-value blocks with 8 readable bytes after the block.
+  while (n - i >= 128 && in_len >= block_bytes + 8) {
+    kUnpack128[w](in, out + i);
+    in += block_bytes;
+    in_len -= block_bytes;
+    i += 128;
+  }
+  UnpackSafe(in, n - i, w, out + i);
+}
+
+}  // namespace slaf::codecs

@@ -1,0 +1,91 @@
+// Byte layout constants and (de)serialisation of the container structures of
+// format-spec §2: header, footer, chunk directory entries and tail. Field
+// names follow the spec so one grep finds both.
+#pragma once
+
+#include <bit>
+#include <cstdint>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "slaf/segment.h"
+#include "slaf/status.h"
+
+static_assert(std::endian::native == std::endian::little, "slaf assumes a little-endian host");
+
+namespace slaf::engine {
+
+// format-spec §2.1: "SLAF" at both ends of every file.
+inline constexpr uint8_t kMagic[4] = {'S', 'L', 'A', 'F'};
+// format-spec §2.1: file kind of an expression segment, cell-major CSR.
+inline constexpr uint8_t kKindCsr[4] = {'X', 'C', 'S', 'R'};
+inline constexpr uint16_t kMajorVersion = 1;
+inline constexpr uint16_t kMinorVersion = 0;
+
+inline constexpr size_t kHeaderSize = 32;        // §2.1
+inline constexpr size_t kTailSize = 32;          // §2.5
+inline constexpr size_t kFooterFixedSize = 64;   // §2.3
+inline constexpr size_t kDirEntrySize = 80;      // §2.4
+inline constexpr size_t kChunkHeaderSize = 16;   // §4.2
+
+// §2.6 limits a reader enforces before trusting a length.
+inline constexpr uint64_t kMaxChunkBytes = 256ull << 20;
+inline constexpr uint32_t kMaxChunkRows = 1u << 24;
+inline constexpr uint64_t kMaxRows = 1ull << 40;
+inline constexpr uint32_t kMaxCols = 1u << 31;
+
+// §3.6: chunk checksum seed mixes the file id and the chunk index so a chunk
+// copied from another file or position does not verify.
+inline constexpr uint64_t kGoldenRatio64 = 0x9E3779B97F4A7C15ull;
+inline uint64_t ChunkSeed(uint64_t file_id, uint64_t chunk_index) {
+  return file_id ^ ((chunk_index + 1) * kGoldenRatio64);
+}
+
+// §4.3 value encodings.
+enum ValueEncoding : uint8_t {
+  kCountsMinusOne = 1,  // u32 blocks of (value - 1); every value >= 1
+  kCountsPlain = 2,     // u32 blocks of value
+  kFloatPlain = 3,      // f32 little-endian
+  kFloatShuffled = 4,   // f32 byte planes
+};
+
+struct Header {
+  uint16_t major = kMajorVersion, minor = kMinorVersion;
+  uint32_t flags = 0;
+  uint64_t file_id = 0;
+};
+
+struct Tail {
+  uint64_t footer_offset = 0;
+  uint64_t footer_len = 0;
+  uint64_t footer_checksum = 0;
+  uint16_t major = kMajorVersion, minor = kMinorVersion;
+};
+
+// Little-endian field access into byte buffers.
+template <typename T>
+inline void Store(uint8_t* p, T v) { std::memcpy(p, &v, sizeof(T)); }
+template <typename T>
+inline T Load(const uint8_t* p) {
+  T v;
+  std::memcpy(&v, p, sizeof(T));
+  return v;
+}
+
+void EncodeHeader(const Header& h, uint8_t out[kHeaderSize]);
+// `file` names the file in errors.
+Status DecodeHeader(const uint8_t in[kHeaderSize], const std::string& file, Header* h);
+
+void EncodeTail(const Tail& t, uint8_t out[kTailSize]);
+// Checks magic, version and that the footer lies between header and tail.
+Status DecodeTail(const uint8_t in[kTailSize], uint64_t file_size, const std::string& file, Tail* t);
+
+// Footer = fixed part, directory, optional permutation (§2.3).
+void EncodeFooter(const SegmentInfo& info, std::vector<uint8_t>* out);
+// Parses and fully validates a footer whose checksum already matched.
+Status DecodeFooter(const uint8_t* p, size_t len, const Tail& tail, const std::string& file, SegmentInfo* info);
+
+std::string Hex(const uint8_t* p, size_t n);
+
+}  // namespace slaf::engine

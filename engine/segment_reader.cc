@@ -1,0 +1,461 @@
+// SegmentReader: opens a segment with one speculative tail read, verifies
+// every structure before trusting it (format-spec §2.6), and decodes only the
+// chunks, rows and streams a request needs.
+#include <algorithm>
+#include <bit>
+#include <cstring>
+
+#include "codecs/checksum.h"
+#include "codecs/compress.h"
+#include "engine/chunk.h"
+#include "engine/format.h"
+#include "slaf/file.h"
+#include "slaf/segment.h"
+
+namespace slaf::engine {
+namespace {
+
+// Bytes read from the end on open: the tail and, for most files, the whole
+// footer, so opening costs one read (one request over HTTP).
+constexpr uint64_t kSpeculativeTailBytes = 64 * 1024;
+// Decoders may read up to 8 bytes past a stream's last block (bitpack fast
+// path checks this), so buffers carry slack to keep the fast path in use.
+constexpr size_t kSlack = 16;
+
+// A chunk read from the file, checksum-verified, decompressed and parsed.
+struct LoadedChunk {
+  std::vector<uint8_t> stored;
+  std::vector<uint8_t> raw;
+  ChunkDecoder decoder;
+  std::string context;
+  size_t index = SIZE_MAX;
+};
+
+// Maps stored column ids back to original ids and re-sorts each row from
+// row `first_row` on (format-spec §4.4), so callers always see increasing
+// original ids. `vals` may be empty (indices-only scans).
+template <typename V>
+void RestoreOrder(const std::vector<uint32_t>& stored_to_original, const std::vector<uint64_t>& indptr, size_t first_row,
+                  std::vector<uint32_t>* cols, std::vector<V>* vals, std::vector<uint64_t>* keys) {
+  const uint64_t from = indptr[first_row];
+  for (size_t k = from; k < cols->size(); ++k) (*cols)[k] = stored_to_original[(*cols)[k]];
+  const bool has_values = !vals->empty();
+  for (size_t r = first_row; r + 1 < indptr.size(); ++r) {
+    const uint64_t b = indptr[r], e = indptr[r + 1];
+    if (e - b < 2) continue;
+    if (!has_values) {
+      std::sort(cols->begin() + static_cast<ptrdiff_t>(b), cols->begin() + static_cast<ptrdiff_t>(e));
+      continue;
+    }
+    keys->clear();
+    for (uint64_t k = b; k < e; ++k) keys->push_back((static_cast<uint64_t>((*cols)[k]) << 32) | std::bit_cast<uint32_t>((*vals)[k]));
+    std::sort(keys->begin(), keys->end());
+    for (uint64_t k = b; k < e; ++k) {
+      (*cols)[k] = static_cast<uint32_t>((*keys)[k - b] >> 32);
+      (*vals)[k] = std::bit_cast<V>(static_cast<uint32_t>((*keys)[k - b]));
+    }
+  }
+}
+
+void RestoreOrder(const std::vector<uint32_t>& stored_to_original, size_t first_row, CsrMatrix* m, std::vector<uint64_t>* keys) {
+  if (m->value_type == ValueType::kUInt32) RestoreOrder(stored_to_original, m->indptr, first_row, &m->indices, &m->counts, keys);
+  else RestoreOrder(stored_to_original, m->indptr, first_row, &m->indices, &m->floats, keys);
+}
+
+// Per-call decode buffers: each public call owns one, so a reader can serve
+// several threads at once.
+struct Scratch {
+  std::vector<uint32_t> cols, counts;
+  std::vector<float> floats;
+  std::vector<uint64_t> keys;
+};
+
+class SegmentReaderImpl final : public SegmentReader {
+ public:
+  explicit SegmentReaderImpl(std::shared_ptr<io::RandomAccessFile> file) : file_(std::move(file)) {}
+
+  Status OpenImpl() {
+    const std::string& name = file_->name();
+    const uint64_t size = file_->size();
+    if (size < kHeaderSize + kFooterFixedSize + kTailSize) {
+      return Status::Corruption(name + ": file is " + std::to_string(size) + " bytes, smaller than the minimal segment (128 bytes: header, footer, tail; format-spec §2); truncated?");
+    }
+    uint8_t header[kHeaderSize];
+    SLAF_RETURN_IF_ERROR(file_->ReadAt(0, kHeaderSize, header));
+    Header h;
+    SLAF_RETURN_IF_ERROR(DecodeHeader(header, name, &h));
+    const uint64_t spec = std::min(size, kSpeculativeTailBytes);
+    std::vector<uint8_t> end(spec);
+    SLAF_RETURN_IF_ERROR(file_->ReadAt(size - spec, spec, end.data()));
+    Tail t;
+    SLAF_RETURN_IF_ERROR(DecodeTail(end.data() + spec - kTailSize, size, name, &t));
+    std::vector<uint8_t> footer;
+    if (t.footer_len <= spec - kTailSize) {
+      const uint8_t* p = end.data() + (spec - kTailSize - t.footer_len);
+      footer.assign(p, p + t.footer_len);
+    } else {
+      footer.resize(t.footer_len);  // bounded by the file size (DecodeTail)
+      SLAF_RETURN_IF_ERROR(file_->ReadAt(t.footer_offset, t.footer_len, footer.data()));
+    }
+    const uint64_t actual = codecs::Checksum64(footer.data(), footer.size(), t.footer_offset);
+    if (actual != t.footer_checksum) {
+      return Status::Corruption(name + ": offset " + std::to_string(t.footer_offset) + ": footer checksum mismatch: tail says " + std::to_string(t.footer_checksum) +
+                                ", computed " + std::to_string(actual) + " over " + std::to_string(t.footer_len) + " bytes (format-spec §2.5)");
+    }
+    SLAF_RETURN_IF_ERROR(DecodeFooter(footer.data(), footer.size(), t, name, &info_));
+    if (info_.file_id != h.file_id) {
+      return Status::Corruption(name + ": offset " + std::to_string(t.footer_offset) + ": footer file_id does not match the header's (format-spec §2.3)");
+    }
+    info_.major = t.major;
+    info_.minor = t.minor;
+    info_.file_size = size;
+    if (info_.permuted) {
+      original_to_stored_.resize(info_.n_cols);
+      for (uint32_t s = 0; s < info_.n_cols; ++s) original_to_stored_[info_.stored_to_original[s]] = s;
+    }
+    return Status::OK();
+  }
+
+  const SegmentInfo& info() const override { return info_; }
+
+  // Reads, verifies and parses chunk i into *lc (reusing its buffers).
+  Status LoadChunk(size_t i, LoadedChunk* lc) const {
+    const ChunkInfo& c = info_.chunks[i];
+    lc->stored.resize(c.stored_len + kSlack);
+    SLAF_RETURN_IF_ERROR(file_->ReadAt(c.offset, c.stored_len, lc->stored.data()));
+    return ParseChunk(i, lc);
+  }
+
+  // Verifies and parses a chunk whose stored bytes are already in lc->stored.
+  Status ParseChunk(size_t i, LoadedChunk* lc) const {
+    const ChunkInfo& c = info_.chunks[i];
+    lc->index = i;
+    lc->context = file_->name() + ": chunk " + std::to_string(i) + " at offset " + std::to_string(c.offset);
+    const uint64_t actual = codecs::Checksum64(lc->stored.data(), c.stored_len, ChunkSeed(info_.file_id, i));
+    if (actual != c.checksum) {
+      lc->index = SIZE_MAX;
+      return Status::Corruption(lc->context + ": checksum mismatch: directory says " + std::to_string(c.checksum) + ", computed " + std::to_string(actual) +
+                                " over " + std::to_string(c.stored_len) + " bytes (format-spec §3.6)");
+    }
+    std::span<const uint8_t> payload(lc->stored.data(), c.stored_len);
+    if (c.codec != static_cast<uint8_t>(codecs::Codec::kNone)) {
+      lc->raw.resize(c.raw_len + kSlack);
+      Status s = codecs::Decompress(static_cast<codecs::Codec>(c.codec), payload, lc->raw.data(), c.raw_len);
+      if (!s.ok()) {
+        lc->index = SIZE_MAX;
+        return Status::Corruption(lc->context + ": " + s.message() + " (format-spec §3.5)");
+      }
+      payload = {lc->raw.data(), c.raw_len};
+    } else if (c.raw_len != c.stored_len) {
+      lc->index = SIZE_MAX;
+      return Status::Corruption(lc->context + ": uncompressed chunk has stored_len " + std::to_string(c.stored_len) + " != raw_len " + std::to_string(c.raw_len) + " (format-spec §2.4)");
+    }
+    Status s = lc->decoder.Init(payload, c, info_.n_cols, &lc->context);
+    if (!s.ok()) lc->index = SIZE_MAX;
+    return s;
+  }
+
+  size_t ChunkOfRow(uint64_t row) const {
+    auto it = std::upper_bound(info_.chunks.begin(), info_.chunks.end(), row,
+                               [](uint64_t r, const ChunkInfo& c) { return r < c.first_row; });
+    return static_cast<size_t>(it - info_.chunks.begin()) - 1;
+  }
+
+  // Appends rows [r0, r1) of a loaded chunk to *out.
+  Status AppendChunkRows(LoadedChunk* lc, uint32_t r0, uint32_t r1, CsrMatrix* out, Scratch* sc) const {
+    const bool is_int = info_.value_type == ValueType::kUInt32;
+    SLAF_RETURN_IF_ERROR(lc->decoder.DecodeRows(r0, r1, &sc->cols, is_int ? &sc->counts : nullptr, is_int ? nullptr : &sc->floats));
+    const size_t first_row = out->indptr.size() - 1;
+    const uint64_t base = out->indptr.back();
+    for (uint32_t r = r0; r < r1; ++r) out->indptr.push_back(base + lc->decoder.row_start(r + 1) - lc->decoder.row_start(r0));
+    out->n_rows += r1 - r0;
+    out->indices.insert(out->indices.end(), sc->cols.begin(), sc->cols.end());
+    if (is_int) out->counts.insert(out->counts.end(), sc->counts.begin(), sc->counts.end());
+    else out->floats.insert(out->floats.end(), sc->floats.begin(), sc->floats.end());
+    if (info_.permuted) RestoreOrder(info_.stored_to_original, first_row, out, &sc->keys);
+    return Status::OK();
+  }
+
+  Status ReadRows(uint64_t begin, uint64_t end, CsrMatrix* out) const override {
+    out->Clear(info_.n_cols, info_.value_type);
+    if (begin > end || end > info_.n_rows) {
+      return Status::InvalidArgument(file_->name() + ": row range [" + std::to_string(begin) + ", " + std::to_string(end) + ") outside 0.." + std::to_string(info_.n_rows));
+    }
+    if (begin == end) return Status::OK();
+    LoadedChunk lc;
+    Scratch sc;
+    for (size_t i = ChunkOfRow(begin); i < info_.chunks.size() && info_.chunks[i].first_row < end; ++i) {
+      const ChunkInfo& c = info_.chunks[i];
+      SLAF_RETURN_IF_ERROR(LoadChunk(i, &lc));
+      const uint32_t r0 = static_cast<uint32_t>(std::max(begin, c.first_row) - c.first_row);
+      const uint32_t r1 = static_cast<uint32_t>(std::min(end, c.first_row + c.n_rows) - c.first_row);
+      SLAF_RETURN_IF_ERROR(AppendChunkRows(&lc, r0, r1, out, &sc));
+    }
+    return Status::OK();
+  }
+
+  Status ReadRowList(std::span<const uint64_t> rows, CsrMatrix* out) const override {
+    out->Clear(info_.n_cols, info_.value_type);
+    for (uint64_t r : rows) {
+      if (r >= info_.n_rows) return Status::InvalidArgument(file_->name() + ": row " + std::to_string(r) + " out of range (n_rows " + std::to_string(info_.n_rows) + ")");
+    }
+    // Decode the distinct rows in file order, then copy them out in the
+    // caller's order.
+    std::vector<uint64_t> sorted(rows.begin(), rows.end());
+    std::sort(sorted.begin(), sorted.end());
+    sorted.erase(std::unique(sorted.begin(), sorted.end()), sorted.end());
+    const bool in_order = sorted.size() == rows.size() && std::equal(sorted.begin(), sorted.end(), rows.begin());
+    CsrMatrix local;
+    CsrMatrix* dst = in_order ? out : &local;
+    if (!in_order) local.Clear(info_.n_cols, info_.value_type);
+    SLAF_RETURN_IF_ERROR(ReadSortedRows(sorted, dst));
+    if (in_order) return Status::OK();
+    const bool is_int = info_.value_type == ValueType::kUInt32;
+    for (uint64_t r : rows) {
+      const size_t i = static_cast<size_t>(std::lower_bound(sorted.begin(), sorted.end(), r) - sorted.begin());
+      const uint64_t b = local.indptr[i], e = local.indptr[i + 1];
+      out->indices.insert(out->indices.end(), local.indices.begin() + b, local.indices.begin() + e);
+      if (is_int) out->counts.insert(out->counts.end(), local.counts.begin() + b, local.counts.begin() + e);
+      else out->floats.insert(out->floats.end(), local.floats.begin() + b, local.floats.begin() + e);
+      out->indptr.push_back(out->indices.size());
+      ++out->n_rows;
+    }
+    return Status::OK();
+  }
+
+  // rows: sorted, distinct, in range. Reads the chunks they touch in batches
+  // through ReadRanges so remote backends can coalesce and parallelise.
+  Status ReadSortedRows(const std::vector<uint64_t>& rows, CsrMatrix* out) const {
+    constexpr size_t kBatchChunks = 32;
+    std::vector<size_t> chunk_ids;
+    for (uint64_t r : rows) {
+      const size_t c = ChunkOfRow(r);
+      if (chunk_ids.empty() || chunk_ids.back() != c) chunk_ids.push_back(c);
+    }
+    std::vector<LoadedChunk> batch(std::min(kBatchChunks, chunk_ids.size()));
+    Scratch sc;
+    size_t next_row = 0;
+    for (size_t start = 0; start < chunk_ids.size(); start += kBatchChunks) {
+      const size_t n = std::min(kBatchChunks, chunk_ids.size() - start);
+      std::vector<io::ReadRequest> reqs(n);
+      for (size_t j = 0; j < n; ++j) {
+        const ChunkInfo& c = info_.chunks[chunk_ids[start + j]];
+        batch[j].stored.resize(c.stored_len + kSlack);
+        reqs[j] = {c.offset, c.stored_len, batch[j].stored.data()};
+      }
+      SLAF_RETURN_IF_ERROR(file_->ReadRanges(reqs));
+      for (size_t j = 0; j < n; ++j) {
+        const size_t ci = chunk_ids[start + j];
+        const ChunkInfo& c = info_.chunks[ci];
+        SLAF_RETURN_IF_ERROR(ParseChunk(ci, &batch[j]));
+        // Consecutive requested rows become one decoded run.
+        while (next_row < rows.size() && rows[next_row] < c.first_row + c.n_rows) {
+          const uint32_t r0 = static_cast<uint32_t>(rows[next_row] - c.first_row);
+          uint32_t r1 = r0 + 1;
+          ++next_row;
+          while (next_row < rows.size() && rows[next_row] == c.first_row + r1 && r1 < c.n_rows) {
+            ++r1;
+            ++next_row;
+          }
+          SLAF_RETURN_IF_ERROR(AppendChunkRows(&batch[j], r0, r1, out, &sc));
+        }
+      }
+    }
+    return Status::OK();
+  }
+
+  Status ReadSubmatrix(std::span<const uint64_t> rows, std::span<const uint32_t> cols, CsrMatrix* out) const override {
+    std::vector<int64_t> position(info_.n_cols, -1);
+    for (size_t j = 0; j < cols.size(); ++j) {
+      if (cols[j] >= info_.n_cols) return Status::InvalidArgument(file_->name() + ": column " + std::to_string(cols[j]) + " out of range (n_cols " + std::to_string(info_.n_cols) + ")");
+      if (position[cols[j]] >= 0) return Status::InvalidArgument(file_->name() + ": column " + std::to_string(cols[j]) + " requested twice");
+      position[cols[j]] = static_cast<int64_t>(j);
+    }
+    CsrMatrix full;
+    SLAF_RETURN_IF_ERROR(ReadRowList(rows, &full));
+    out->Clear(static_cast<uint32_t>(cols.size()), info_.value_type);
+    const bool is_int = info_.value_type == ValueType::kUInt32;
+    std::vector<uint64_t> keys;
+    for (uint64_t r = 0; r < full.n_rows; ++r) {
+      keys.clear();
+      for (uint64_t k = full.indptr[r]; k < full.indptr[r + 1]; ++k) {
+        const int64_t p = position[full.indices[k]];
+        if (p >= 0) keys.push_back((static_cast<uint64_t>(p) << 32) | (k - full.indptr[r]));
+      }
+      std::sort(keys.begin(), keys.end());
+      for (uint64_t key : keys) {
+        const uint64_t k = full.indptr[r] + (key & 0xFFFFFFFFu);
+        out->indices.push_back(static_cast<uint32_t>(key >> 32));
+        if (is_int) out->counts.push_back(full.counts[k]);
+        else out->floats.push_back(full.floats[k]);
+      }
+      out->indptr.push_back(out->indices.size());
+      ++out->n_rows;
+    }
+    return Status::OK();
+  }
+
+  Result<std::unique_ptr<SegmentScanner>> Scan(ScanOptions options) const override;
+
+  Status VerifyAll() const override {
+    LoadedChunk lc;
+    Scratch sc;
+    const bool is_int = info_.value_type == ValueType::kUInt32;
+    for (size_t i = 0; i < info_.chunks.size(); ++i) {
+      SLAF_RETURN_IF_ERROR(LoadChunk(i, &lc));
+      SLAF_RETURN_IF_ERROR(lc.decoder.DecodeRows(0, info_.chunks[i].n_rows, &sc.cols, is_int ? &sc.counts : nullptr, is_int ? nullptr : &sc.floats));
+    }
+    return Status::OK();
+  }
+
+  const std::vector<uint32_t>& original_to_stored() const { return original_to_stored_; }
+
+ private:
+  std::shared_ptr<io::RandomAccessFile> file_;
+  SegmentInfo info_;
+  std::vector<uint32_t> original_to_stored_;
+};
+
+class SegmentScannerImpl final : public SegmentScanner {
+ public:
+  SegmentScannerImpl(const SegmentReaderImpl* reader, ScanOptions opt) : r_(reader), opt_(std::move(opt)) {
+    const SegmentInfo& info = r_->info();
+    opt_.row_end = std::min(opt_.row_end, info.n_rows);
+    filter_values_ = opt_.value_min > -1.0 / 0.0 || opt_.value_max < 1.0 / 0.0;
+    if (!opt_.columns.empty()) {
+      // Selection in stored ids: a mask for entries, a sorted list for
+      // zone-map tests.
+      col_mask_.assign(info.n_cols, 0);
+      for (uint32_t c : opt_.columns) {
+        if (c >= info.n_cols) continue;  // checked in Scan()
+        const uint32_t s = info.permuted ? r_->original_to_stored()[c] : c;
+        col_mask_[s] = 1;
+        stored_cols_.push_back(s);
+      }
+      std::sort(stored_cols_.begin(), stored_cols_.end());
+    }
+    next_chunk_ = opt_.row_begin < opt_.row_end ? r_->ChunkOfRow(opt_.row_begin) : info.chunks.size();
+    stats_.chunks_total = info.chunks.size();
+  }
+
+  const ScanStats& stats() const override { return stats_; }
+
+  Result<bool> Next(CsrMatrix* block, uint64_t* first_row) override {
+    const SegmentInfo& info = r_->info();
+    while (next_chunk_ < info.chunks.size() && info.chunks[next_chunk_].first_row < opt_.row_end) {
+      const size_t i = next_chunk_++;
+      const ChunkInfo& c = info.chunks[i];
+      if (Skippable(c)) {
+        ++stats_.chunks_skipped;
+        continue;
+      }
+      ++stats_.chunks_read;
+      stats_.bytes_read += c.stored_len;
+      SLAF_RETURN_IF_ERROR(r_->LoadChunk(i, &lc_));
+      const uint32_t r0 = static_cast<uint32_t>(std::max(opt_.row_begin, c.first_row) - c.first_row);
+      const uint32_t r1 = static_cast<uint32_t>(std::min(opt_.row_end, c.first_row + c.n_rows) - c.first_row);
+      SLAF_RETURN_IF_ERROR(Decode(r0, r1, block));
+      *first_row = c.first_row + r0;
+      return true;
+    }
+    return false;
+  }
+
+ private:
+  bool Skippable(const ChunkInfo& c) const {
+    if (c.nnz == 0) return false;  // empty rows are still rows of the result
+    if (filter_values_ && (c.max_value < opt_.value_min || c.min_value > opt_.value_max)) return true;
+    if (!stored_cols_.empty()) {
+      auto it = std::lower_bound(stored_cols_.begin(), stored_cols_.end(), c.min_col);
+      if (it == stored_cols_.end() || *it > c.max_col) return true;
+    }
+    return false;
+  }
+
+  Status Decode(uint32_t r0, uint32_t r1, CsrMatrix* block) {
+    const SegmentInfo& info = r_->info();
+    const bool is_int = info.value_type == ValueType::kUInt32;
+    const bool need_cols = opt_.want_indices || !col_mask_.empty();
+    const bool need_vals = opt_.want_values || filter_values_;
+    block->Clear(info.n_cols, info.value_type);
+    ChunkDecoder& d = lc_.decoder;
+    SLAF_RETURN_IF_ERROR(d.DecodeRows(r0, r1, need_cols ? &block->indices : nullptr,
+                                      need_vals && is_int ? &block->counts : nullptr,
+                                      need_vals && !is_int ? &block->floats : nullptr));
+    block->n_rows = r1 - r0;
+    block->indptr.resize(block->n_rows + 1);
+    const uint64_t base = d.row_start(r0);
+    for (uint32_t r = r0; r <= r1; ++r) block->indptr[r - r0] = d.row_start(r) - base;
+    if (!col_mask_.empty() || filter_values_) Filter(block);
+    if (!opt_.want_indices) block->indices.clear();
+    if (!opt_.want_values) {
+      block->counts.clear();
+      block->floats.clear();
+    }
+    if (info.permuted && opt_.want_indices) {
+      if (opt_.sorted_indices) {
+        RestoreOrder(info.stored_to_original, 0, block, &sc_.keys);
+      } else {
+        for (uint32_t& col : block->indices) col = info.stored_to_original[col];
+      }
+    }
+    return Status::OK();
+  }
+
+  // Keeps entries whose column is selected and whose value is in range.
+  void Filter(CsrMatrix* b) {
+    const bool is_int = b->value_type == ValueType::kUInt32;
+    uint64_t w = 0, k = 0;
+    for (uint64_t r = 0; r < b->n_rows; ++r) {
+      const uint64_t e = b->indptr[r + 1];
+      for (; k < e; ++k) {
+        if (!col_mask_.empty() && !col_mask_[b->indices[k]]) continue;
+        if (filter_values_) {
+          const double v = is_int ? b->counts[k] : b->floats[k];
+          if (!(v >= opt_.value_min && v <= opt_.value_max)) continue;
+        }
+        if (!b->indices.empty()) b->indices[w] = b->indices[k];
+        if (!b->counts.empty()) b->counts[w] = b->counts[k];
+        if (!b->floats.empty()) b->floats[w] = b->floats[k];
+        ++w;
+      }
+      b->indptr[r + 1] = w;
+    }
+    if (!b->indices.empty()) b->indices.resize(w);
+    if (!b->counts.empty()) b->counts.resize(w);
+    if (!b->floats.empty()) b->floats.resize(w);
+  }
+
+  const SegmentReaderImpl* r_;
+  ScanOptions opt_;
+  bool filter_values_ = false;
+  std::vector<uint8_t> col_mask_;
+  std::vector<uint32_t> stored_cols_;
+  size_t next_chunk_ = 0;
+  LoadedChunk lc_;
+  Scratch sc_;
+  ScanStats stats_;
+};
+
+Result<std::unique_ptr<SegmentScanner>> SegmentReaderImpl::Scan(ScanOptions options) const {
+  if (options.row_begin > info_.n_rows) return Status::InvalidArgument(file_->name() + ": scan starts at row " + std::to_string(options.row_begin) + " past n_rows " + std::to_string(info_.n_rows));
+  for (uint32_t c : options.columns) {
+    if (c >= info_.n_cols) return Status::InvalidArgument(file_->name() + ": scan column " + std::to_string(c) + " out of range (n_cols " + std::to_string(info_.n_cols) + ")");
+  }
+  std::unique_ptr<SegmentScanner> s = std::make_unique<SegmentScannerImpl>(this, std::move(options));
+  return s;
+}
+
+}  // namespace
+}  // namespace slaf::engine
+
+namespace slaf {
+
+Result<std::unique_ptr<SegmentReader>> SegmentReader::Open(std::shared_ptr<io::RandomAccessFile> file) {
+  auto r = std::make_unique<engine::SegmentReaderImpl>(std::move(file));
+  SLAF_RETURN_IF_ERROR(r->OpenImpl());
+  std::unique_ptr<SegmentReader> out = std::move(r);
+  return out;
+}
+
+}  // namespace slaf
