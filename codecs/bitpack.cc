@@ -18,20 +18,20 @@ inline uint64_t Load64(const uint8_t* p) {
 }
 
 template <int W>
-void Unpack128(const uint8_t* in, uint32_t* out) {
+void Unpack128(const uint8_t* in, uint32_t* out, uint32_t bias) {
   if constexpr (W == 0) {
-    std::memset(out, 0, 128 * sizeof(uint32_t));
+    for (int i = 0; i < 128; ++i) out[i] = bias;
   } else {
     constexpr uint64_t kMask = (W == 32) ? 0xFFFFFFFFull : ((1ull << W) - 1);
 #pragma GCC unroll 128
     for (int i = 0; i < 128; ++i) {
       const int bit = i * W;
-      out[i] = static_cast<uint32_t>((Load64(in + (bit >> 3)) >> (bit & 7)) & kMask);
+      out[i] = static_cast<uint32_t>((Load64(in + (bit >> 3)) >> (bit & 7)) & kMask) + bias;
     }
   }
 }
 
-using Unpack128Fn = void (*)(const uint8_t*, uint32_t*);
+using Unpack128Fn = void (*)(const uint8_t*, uint32_t*, uint32_t);
 
 template <int... Ws>
 constexpr auto MakeTable(std::integer_sequence<int, Ws...>) {
@@ -39,9 +39,9 @@ constexpr auto MakeTable(std::integer_sequence<int, Ws...>) {
 }
 
 // Byte-at-a-time path: never reads past PackedBytes(n, w).
-void UnpackSafe(const uint8_t* in, size_t n, int w, uint32_t* out) {
+void UnpackSafe(const uint8_t* in, size_t n, int w, uint32_t* out, uint32_t bias) {
   if (w == 0) {
-    std::memset(out, 0, n * sizeof(uint32_t));
+    for (size_t i = 0; i < n; ++i) out[i] = bias;
     return;
   }
   const uint64_t mask = (w == 32) ? 0xFFFFFFFFull : ((1ull << w) - 1);
@@ -53,7 +53,7 @@ void UnpackSafe(const uint8_t* in, size_t n, int w, uint32_t* out) {
       acc |= static_cast<uint64_t>(in[pos++]) << have;
       have += 8;
     }
-    out[i] = static_cast<uint32_t>(acc & mask);
+    out[i] = static_cast<uint32_t>(acc & mask) + bias;
     acc >>= w;
     have -= w;
   }
@@ -79,17 +79,17 @@ void PackBits(const uint32_t* in, size_t n, int w, uint8_t* out) {
   if (have > 0) out[pos] = static_cast<uint8_t>(acc);
 }
 
-void UnpackBits(const uint8_t* in, size_t in_len, size_t n, int w, uint32_t* out) {
+void UnpackBits(const uint8_t* in, size_t in_len, size_t n, int w, uint32_t* out, uint32_t bias) {
   size_t i = 0;
   const size_t block_bytes = 16 * static_cast<size_t>(w);  // 128 * w / 8
   // Fast path: whole 128-value blocks with 8 readable bytes after the block.
   while (n - i >= 128 && in_len >= block_bytes + 8) {
-    kUnpack128[w](in, out + i);
+    kUnpack128[w](in, out + i, bias);
     in += block_bytes;
     in_len -= block_bytes;
     i += 128;
   }
-  UnpackSafe(in, n - i, w, out + i);
+  UnpackSafe(in, n - i, w, out + i, bias);
 }
 
 }  // namespace slaf::codecs

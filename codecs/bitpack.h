@@ -25,10 +25,11 @@ inline int BitWidth(uint32_t v) { return v == 0 ? 0 : 32 - __builtin_clz(v); }
 // REQUIRES: 0 <= w <= 32; every in[i] < 2^w; out holds PackedBytes(n, w) bytes.
 void PackBits(const uint32_t* in, size_t n, int w, uint8_t* out);
 
-// Reads n values of width w from in[0, in_len) into out[0, n).
+// Reads n values of width w from in[0, in_len) into out[0, n), adding
+// `bias` to each (mod 2^32; used to undo the value-1 mapping in one pass).
 // REQUIRES: 0 <= w <= 32 and in_len >= PackedBytes(n, w) (callers check the
 // bound against the data they hold before calling). Reads no byte at or past
 // in + in_len; uses a faster unrolled path when 8 bytes of slack follow.
-void UnpackBits(const uint8_t* in, size_t in_len, size_t n, int w, uint32_t* out);
+void UnpackBits(const uint8_t* in, size_t in_len, size_t n, int w, uint32_t* out, uint32_t bias = 0);
 
 }  // namespace slaf::codecs

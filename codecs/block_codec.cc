@@ -108,7 +108,7 @@ void EncodeBlocks(const uint32_t* in, size_t n, std::vector<uint8_t>* out) {
   }
 }
 
-Status DecodeBlocks(const uint8_t* p, const uint8_t* end, size_t n, uint32_t* out, size_t* consumed) {
+Status DecodeBlocks(const uint8_t* p, const uint8_t* end, size_t n, uint32_t* out, size_t* consumed, uint32_t bias) {
   const uint8_t* const begin = p;
   std::array<uint32_t, kBlockValues> highs;
   for (size_t start = 0; start < n; start += kBlockValues) {
@@ -118,7 +118,7 @@ Status DecodeBlocks(const uint8_t* p, const uint8_t* end, size_t n, uint32_t* ou
     SLAF_RETURN_IF_ERROR(ParseHeader(p, end, base, m, &h));
     const uint8_t* q = p + h.header_bytes;
     const size_t low_bytes = PackedBytes(m, h.w);
-    UnpackBits(q, static_cast<size_t>(end - q), m, h.w, out + start);
+    UnpackBits(q, static_cast<size_t>(end - q), m, h.w, out + start, bias);
     q += low_bytes;
     if (h.e > 0) {
       const uint8_t* positions = q;
@@ -132,7 +132,9 @@ Status DecodeBlocks(const uint8_t* p, const uint8_t* end, size_t n, uint32_t* ou
                                        "exception position " + std::to_string(pos) + " not increasing or >= " + std::to_string(m)));
         }
         prev = pos;
-        out[start + pos] |= highs[j] << h.w;
+        // low + bias + (high << w) == (value) + bias: add, not or, so the
+        // bias carried into the low part stays correct.
+        out[start + pos] += highs[j] << h.w;
       }
     }
     p += h.total_bytes;

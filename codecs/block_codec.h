@@ -32,11 +32,12 @@ inline constexpr size_t kBlockValues = 128;
 // Appends the encoding of in[0, n) to *out.
 void EncodeBlocks(const uint32_t* in, size_t n, std::vector<uint8_t>* out);
 
-// Decodes n values from [p, end) into out[0, n). On success *consumed is the
-// number of bytes used. Errors are Corruption with the byte offset relative to
-// p; callers add the file and stream context.
+// Decodes n values from [p, end) into out[0, n), adding `bias` to each
+// (mod 2^32). On success *consumed is the number of bytes used. Errors are
+// Corruption with the byte offset relative to p; callers add the file and
+// stream context.
 Status DecodeBlocks(const uint8_t* p, const uint8_t* end, size_t n, uint32_t* out,
-                    size_t* consumed);
+                    size_t* consumed, uint32_t bias = 0);
 
 // Size in bytes of the encoding of n values starting at p, found by walking
 // block headers without unpacking. Same validation as DecodeBlocks except the

@@ -145,7 +145,7 @@ Status ChunkDecoder::Init(std::span<const uint8_t> payload, const ChunkInfo& inf
 }
 
 Status ChunkDecoder::DecodeBlockRange(const uint8_t* stream, size_t len, uint64_t first, uint64_t count,
-                                      std::vector<uint32_t>* out, const char* stream_name) {
+                                      std::vector<uint32_t>* out, const char* stream_name, uint32_t bias) {
   // Decode the whole blocks covering [first, first + count), then drop the
   // values before `first`.
   const uint64_t b0 = first / kBlockValues;
@@ -155,7 +155,7 @@ Status ChunkDecoder::DecodeBlockRange(const uint8_t* stream, size_t len, uint64_
   Status s = codecs::SeekBlock(stream, stream + len, nnz_, b0, &off);
   if (s.ok()) {
     out->resize(n);
-    s = codecs::DecodeBlocks(stream + off, stream + len, n, out->data(), &used);
+    s = codecs::DecodeBlocks(stream + off, stream + len, n, out->data(), &used, bias);
   }
   if (!s.ok()) return Fail(std::string(stream_name) + " stream: " + s.message());
   // A full decode must consume the stream exactly (§4.2).
@@ -172,7 +172,7 @@ Status ChunkDecoder::DecodeRows(uint32_t r0, uint32_t r1, std::vector<uint32_t>*
   const uint64_t first = row_start_[r0];
   const uint64_t count = row_start_[r1] - first;
   if (cols) {
-    SLAF_RETURN_IF_ERROR(DecodeBlockRange(cols_, cols_len_, first, count, cols, "column"));
+    SLAF_RETURN_IF_ERROR(DecodeBlockRange(cols_, cols_len_, first, count, cols, "column", 0));
     uint32_t* c = cols->data();
     for (uint32_t r = r0; r < r1; ++r) {
       const uint64_t n = row_start_[r + 1] - row_start_[r];
@@ -183,15 +183,10 @@ Status ChunkDecoder::DecodeRows(uint32_t r0, uint32_t r1, std::vector<uint32_t>*
     }
   }
   if (counts && (value_encoding_ == kCountsMinusOne || value_encoding_ == kCountsPlain)) {
-    SLAF_RETURN_IF_ERROR(DecodeBlockRange(values_, values_len_, first, count, counts, "value"));
-    if (value_encoding_ == kCountsMinusOne) {
-      bool overflow = false;
-      for (uint32_t& v : *counts) {
-        overflow |= v == UINT32_MAX;
-        v += 1;
-      }
-      if (overflow) return Fail("value stream: a count of 2^32 does not fit u32 (format-spec §4.3)");
-    }
+    // §4.3: encoding 1 stores value - 1; the decoder adds the 1 back while
+    // unpacking (a stored 2^32-1, which writers never produce, wraps to 0).
+    const bool minus_one = value_encoding_ == kCountsMinusOne;
+    SLAF_RETURN_IF_ERROR(DecodeBlockRange(values_, values_len_, first, count, counts, "value", minus_one ? 1 : 0));
   }
   if (floats && (value_encoding_ == kFloatPlain || value_encoding_ == kFloatShuffled)) {
     floats->resize(count);

@@ -49,7 +49,7 @@ class ChunkDecoder {
  private:
   Status Fail(const std::string& what) const;
   Status DecodeBlockRange(const uint8_t* stream, size_t len, uint64_t first, uint64_t count,
-                          std::vector<uint32_t>* out, const char* stream_name);
+                          std::vector<uint32_t>* out, const char* stream_name, uint32_t bias);
 
   std::span<const uint8_t> payload_;
   const std::string* context_ = nullptr;
