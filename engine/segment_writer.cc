@@ -70,7 +70,8 @@ class SegmentWriterImpl final : public SegmentWriter {
   Status AppendRows(const CsrRowsView& rows) override {
     if (finished_) return Status::InvalidArgument("AppendRows after Finish");
     const bool is_int = opt_.value_type == ValueType::kUInt32;
-    if ((is_int && !rows.counts) || (!is_int && !rows.floats)) return Status::InvalidArgument("value array does not match the writer's value type");
+    const bool has_entries = rows.n_rows > 0 && rows.indptr[rows.n_rows] != rows.indptr[0];
+    if (has_entries && ((is_int && !rows.counts) || (!is_int && !rows.floats))) return Status::InvalidArgument("value array does not match the writer's value type");
     for (uint64_t r = 0; r < rows.n_rows; ++r) {
       const uint64_t b = rows.indptr[r], e = rows.indptr[r + 1];
       if (e < b) return Status::InvalidArgument("indptr decreases at row " + std::to_string(info_.n_rows + pending_rows()));
