@@ -34,32 +34,50 @@ struct LoadedChunk {
 // Maps stored column ids back to original ids and re-sorts each row from
 // row `first_row` on (format-spec §4.4), so callers always see increasing
 // original ids. `vals` may be empty (indices-only scans).
+//
+// Sorting is a scatter into a bitmap over all columns plus a dense value
+// array, then a walk over the bitmap words the row touches: O(row nnz +
+// column span / 64), several times faster than a comparison sort for the
+// hundreds to thousands of genes a cell holds.
 template <typename V>
 void RestoreOrder(const std::vector<uint32_t>& stored_to_original, const std::vector<uint64_t>& indptr, size_t first_row,
-                  std::vector<uint32_t>* cols, std::vector<V>* vals, std::vector<uint64_t>* keys) {
+                  std::vector<uint32_t>* cols, std::vector<V>* vals) {
   const uint64_t from = indptr[first_row];
   for (size_t k = from; k < cols->size(); ++k) (*cols)[k] = stored_to_original[(*cols)[k]];
   const bool has_values = !vals->empty();
+  thread_local std::vector<uint64_t> bits;
+  thread_local std::vector<V> dense;
+  if (bits.size() < stored_to_original.size() / 64 + 1) bits.assign(stored_to_original.size() / 64 + 1, 0);
+  if (has_values && dense.size() < stored_to_original.size()) dense.resize(stored_to_original.size());
   for (size_t r = first_row; r + 1 < indptr.size(); ++r) {
     const uint64_t b = indptr[r], e = indptr[r + 1];
     if (e - b < 2) continue;
-    if (!has_values) {
-      std::sort(cols->begin() + static_cast<ptrdiff_t>(b), cols->begin() + static_cast<ptrdiff_t>(e));
-      continue;
-    }
-    keys->clear();
-    for (uint64_t k = b; k < e; ++k) keys->push_back((static_cast<uint64_t>((*cols)[k]) << 32) | std::bit_cast<uint32_t>((*vals)[k]));
-    std::sort(keys->begin(), keys->end());
+    uint32_t lo = UINT32_MAX, hi = 0;
     for (uint64_t k = b; k < e; ++k) {
-      (*cols)[k] = static_cast<uint32_t>((*keys)[k - b] >> 32);
-      (*vals)[k] = std::bit_cast<V>(static_cast<uint32_t>((*keys)[k - b]));
+      const uint32_t c = (*cols)[k];
+      bits[c >> 6] |= 1ull << (c & 63);
+      if (has_values) dense[c] = (*vals)[k];
+      lo = std::min(lo, c);
+      hi = std::max(hi, c);
+    }
+    uint64_t k = b;
+    for (uint32_t word = lo >> 6; word <= hi >> 6; ++word) {
+      uint64_t w = bits[word];
+      bits[word] = 0;
+      while (w) {
+        const uint32_t c = (word << 6) | static_cast<uint32_t>(std::countr_zero(w));
+        w &= w - 1;
+        (*cols)[k] = c;
+        if (has_values) (*vals)[k] = dense[c];
+        ++k;
+      }
     }
   }
 }
 
-void RestoreOrder(const std::vector<uint32_t>& stored_to_original, size_t first_row, CsrMatrix* m, std::vector<uint64_t>* keys) {
-  if (m->value_type == ValueType::kUInt32) RestoreOrder(stored_to_original, m->indptr, first_row, &m->indices, &m->counts, keys);
-  else RestoreOrder(stored_to_original, m->indptr, first_row, &m->indices, &m->floats, keys);
+void RestoreOrder(const std::vector<uint32_t>& stored_to_original, size_t first_row, CsrMatrix* m) {
+  if (m->value_type == ValueType::kUInt32) RestoreOrder(stored_to_original, m->indptr, first_row, &m->indices, &m->counts);
+  else RestoreOrder(stored_to_original, m->indptr, first_row, &m->indices, &m->floats);
 }
 
 // Per-call decode buffers: each public call owns one, so a reader can serve
@@ -67,7 +85,6 @@ void RestoreOrder(const std::vector<uint32_t>& stored_to_original, size_t first_
 struct Scratch {
   std::vector<uint32_t> cols, counts;
   std::vector<float> floats;
-  std::vector<uint64_t> keys;
 };
 
 class SegmentReaderImpl final : public SegmentReader {
@@ -172,7 +189,7 @@ class SegmentReaderImpl final : public SegmentReader {
     out->indices.insert(out->indices.end(), sc->cols.begin(), sc->cols.end());
     if (is_int) out->counts.insert(out->counts.end(), sc->counts.begin(), sc->counts.end());
     else out->floats.insert(out->floats.end(), sc->floats.begin(), sc->floats.end());
-    if (info_.permuted) RestoreOrder(info_.stored_to_original, first_row, out, &sc->keys);
+    if (info_.permuted) RestoreOrder(info_.stored_to_original, first_row, out);
     return Status::OK();
   }
 
@@ -394,7 +411,7 @@ class SegmentScannerImpl final : public SegmentScanner {
     }
     if (info.permuted && opt_.want_indices) {
       if (opt_.sorted_indices) {
-        RestoreOrder(info.stored_to_original, 0, block, &sc_.keys);
+        RestoreOrder(info.stored_to_original, 0, block);
       } else {
         for (uint32_t& col : block->indices) col = info.stored_to_original[col];
       }
@@ -433,7 +450,6 @@ class SegmentScannerImpl final : public SegmentScanner {
   std::vector<uint32_t> stored_cols_;
   size_t next_chunk_ = 0;
   LoadedChunk lc_;
-  Scratch sc_;
   ScanStats stats_;
 };
 
