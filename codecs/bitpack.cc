@@ -31,11 +31,39 @@ void Unpack128(const uint8_t* in, uint32_t* out, uint32_t bias) {
   }
 }
 
+// Packs 128 values at compile-time width W into exactly 16*W bytes (2*W
+// 64-bit words): 128*W bits always fill whole words, so no partial flush.
+template <int W>
+void Pack128(const uint32_t* in, uint8_t* out) {
+  if constexpr (W > 0) {
+    uint64_t acc = 0;
+    int have = 0;
+#pragma GCC unroll 128
+    for (int i = 0; i < 128; ++i) {
+      const uint64_t v = in[i];
+      acc |= v << have;
+      have += W;
+      if (have >= 64) {
+        std::memcpy(out, &acc, 8);
+        out += 8;
+        have -= 64;
+        acc = have > 0 ? v >> (W - have) : 0;
+      }
+    }
+  }
+}
+
 using Unpack128Fn = void (*)(const uint8_t*, uint32_t*, uint32_t);
+using Pack128Fn = void (*)(const uint32_t*, uint8_t*);
 
 template <int... Ws>
 constexpr auto MakeTable(std::integer_sequence<int, Ws...>) {
   return std::array<Unpack128Fn, sizeof...(Ws)>{&Unpack128<Ws>...};
+}
+
+template <int... Ws>
+constexpr auto MakePackTable(std::integer_sequence<int, Ws...>) {
+  return std::array<Pack128Fn, sizeof...(Ws)>{&Pack128<Ws>...};
 }
 
 // Byte-at-a-time path: never reads past PackedBytes(n, w).
@@ -60,10 +88,17 @@ void UnpackSafe(const uint8_t* in, size_t n, int w, uint32_t* out, uint32_t bias
 }
 
 constexpr auto kUnpack128 = MakeTable(std::make_integer_sequence<int, kMaxBitWidth + 1>{});
+constexpr auto kPack128 = MakePackTable(std::make_integer_sequence<int, kMaxBitWidth + 1>{});
 }  // namespace
 
 void PackBits(const uint32_t* in, size_t n, int w, uint8_t* out) {
   if (w == 0) return;
+  while (n >= 128) {
+    kPack128[w](in, out);
+    in += 128;
+    out += 16 * static_cast<size_t>(w);
+    n -= 128;
+  }
   uint64_t acc = 0;
   int have = 0;
   size_t pos = 0;

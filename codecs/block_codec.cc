@@ -17,13 +17,25 @@ std::string At(size_t off, const std::string& what) {
 
 // Chooses the low-bit width minimising the block's encoded size.
 int ChooseWidth(const uint32_t* in, size_t m, int* max_width) {
-  std::array<uint32_t, 33> count{};  // count[b] = values whose bit width is b
-  int maxw = 0;
-  for (size_t i = 0; i < m; ++i) {
-    const int b = BitWidth(in[i]);
-    ++count[b];
-    maxw = std::max(maxw, b);
+  // count[b] = values whose bit width is b. Four interleaved histograms
+  // keep runs of equal values from serialising on one counter.
+  uint32_t hist[4][33] = {};
+  uint32_t all = 0;
+  size_t i = 0;
+  for (; i + 4 <= m; i += 4) {
+    ++hist[0][BitWidth(in[i])];
+    ++hist[1][BitWidth(in[i + 1])];
+    ++hist[2][BitWidth(in[i + 2])];
+    ++hist[3][BitWidth(in[i + 3])];
+    all |= in[i] | in[i + 1] | in[i + 2] | in[i + 3];
   }
+  for (; i < m; ++i) {
+    ++hist[0][BitWidth(in[i])];
+    all |= in[i];
+  }
+  std::array<uint32_t, 33> count;
+  for (int b = 0; b <= 32; ++b) count[b] = hist[0][b] + hist[1][b] + hist[2][b] + hist[3][b];
+  const int maxw = BitWidth(all);
   *max_width = maxw;
   int best_w = maxw;
   size_t best_bits = m * static_cast<size_t>(maxw);
@@ -81,16 +93,20 @@ void EncodeBlocks(const uint32_t* in, size_t n, std::vector<uint8_t>* out) {
     const uint32_t* v = in + start;
     int maxw = 0;
     const int w = ChooseWidth(v, m, &maxw);
-    const uint32_t low_mask = (w == 32) ? 0xFFFFFFFFu : ((1u << w) - 1);
     size_t e = 0;
     uint8_t positions[kBlockValues];
-    for (size_t i = 0; i < m; ++i) {
-      lows[i] = v[i] & low_mask;
-      if (BitWidth(v[i]) > w) {
+    const uint32_t* low_src = v;  // every value fits: pack the input directly
+    if (w < maxw) {
+      // Branch-free split: every position is written, only exceptions
+      // advance e. Here w < maxw <= 32, so the shift is defined.
+      const uint32_t low_mask = (1u << w) - 1;
+      for (size_t i = 0; i < m; ++i) {
+        lows[i] = v[i] & low_mask;
         positions[e] = static_cast<uint8_t>(i);
         highs[e] = v[i] >> w;
-        ++e;
+        e += v[i] > low_mask;
       }
+      low_src = lows.data();
     }
     const int xw = e > 0 ? maxw - w : 0;
     out->push_back(static_cast<uint8_t>(w));
@@ -98,7 +114,7 @@ void EncodeBlocks(const uint32_t* in, size_t n, std::vector<uint8_t>* out) {
     if (e > 0) out->push_back(static_cast<uint8_t>(xw));
     size_t pos = out->size();
     out->resize(pos + PackedBytes(m, w));
-    PackBits(lows.data(), m, w, out->data() + pos);
+    PackBits(low_src, m, w, out->data() + pos);
     if (e > 0) {
       out->insert(out->end(), positions, positions + e);
       pos = out->size();

@@ -6,6 +6,7 @@
 // the estimate is the bytes per nonzero of the previous chunk, so chunk sizes
 // track the data without encoding twice.
 #include <algorithm>
+#include <bit>
 #include <numeric>
 #include <random>
 
@@ -136,22 +137,38 @@ class SegmentWriterImpl final : public SegmentWriter {
       if (is_int) pending_.counts.insert(pending_.counts.end(), rows.counts + b, rows.counts + e);
       else pending_.floats.insert(pending_.floats.end(), rows.floats + b, rows.floats + e);
     } else {
-      // §4.4: map to stored ids and sort the row by them. Keys pack the
-      // stored id over the entry index so one integer sort does it.
-      keys_.clear();
+      // §4.4: map to stored ids and sort the row by them: scatter into a
+      // bitmap over stored ids (dense_ keeps each entry's index), then walk
+      // the touched words in order. O(row nnz + id span / 64).
+      if (bits_.empty()) {
+        bits_.assign(opt_.n_cols / 64 + 1, 0);
+        entry_of_.resize(opt_.n_cols);
+      }
+      uint32_t lo = UINT32_MAX, hi = 0;
       for (uint64_t k = b; k < e; ++k) {
         const uint32_t c = rows.indices[k];
         if (c >= opt_.n_cols) return Status::InvalidArgument("row " + std::to_string(row) + ": column " + std::to_string(c) + " >= n_cols " + std::to_string(opt_.n_cols));
-        keys_.push_back((static_cast<uint64_t>(original_to_stored_[c]) << 32) | (k - b));
+        const uint32_t s = original_to_stored_[c];
+        if (bits_[s >> 6] & (1ull << (s & 63))) {
+          for (uint64_t j = b; j < k; ++j) bits_[original_to_stored_[rows.indices[j]] >> 6] = 0;  // leave the bitmap clean
+          return Status::InvalidArgument("row " + std::to_string(row) + ": column " + std::to_string(c) + " repeated");
+        }
+        bits_[s >> 6] |= 1ull << (s & 63);
+        entry_of_[s] = static_cast<uint32_t>(k - b);
+        lo = std::min(lo, s);
+        hi = std::max(hi, s);
       }
-      std::sort(keys_.begin(), keys_.end());
-      for (size_t i = 0; i < keys_.size(); ++i) {
-        const uint32_t s = static_cast<uint32_t>(keys_[i] >> 32);
-        if (i > 0 && s == static_cast<uint32_t>(keys_[i - 1] >> 32)) return Status::InvalidArgument("row " + std::to_string(row) + ": column " + std::to_string(opt_.stored_to_original[s]) + " repeated");
-        const uint64_t k = b + (keys_[i] & 0xFFFFFFFFu);
-        pending_.cols.push_back(s);
-        if (is_int) pending_.counts.push_back(rows.counts[k]);
-        else pending_.floats.push_back(rows.floats[k]);
+      for (uint32_t word = lo >> 6; b < e && word <= hi >> 6; ++word) {
+        uint64_t w = bits_[word];
+        bits_[word] = 0;
+        while (w) {
+          const uint32_t s = (word << 6) | static_cast<uint32_t>(std::countr_zero(w));
+          w &= w - 1;
+          const uint64_t k = b + entry_of_[s];
+          pending_.cols.push_back(s);
+          if (is_int) pending_.counts.push_back(rows.counts[k]);
+          else pending_.floats.push_back(rows.floats[k]);
+        }
       }
     }
     pending_.row_nnz.push_back(static_cast<uint32_t>(pending_.cols.size() - base));
@@ -201,7 +218,8 @@ class SegmentWriterImpl final : public SegmentWriter {
   std::vector<uint32_t> original_to_stored_;
   ChunkRows pending_;
   std::vector<uint8_t> payload_, compressed_;
-  std::vector<uint64_t> keys_;
+  std::vector<uint64_t> bits_;      // row scratch for the permuted path
+  std::vector<uint32_t> entry_of_;
   uint64_t offset_ = 0;
   size_t target_nnz_ = 0;
   bool finished_ = false;
