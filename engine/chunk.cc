@@ -128,6 +128,15 @@ Status ChunkDecoder::Init(std::span<const uint8_t> payload, const ChunkInfo& inf
   if ((value_encoding_ == kFloatPlain || value_encoding_ == kFloatShuffled) && values_len != 4ull * nnz_) {
     return Fail("float value stream is " + std::to_string(values_len) + " bytes, expected 4 x nnz = " + std::to_string(4ull * nnz_) + " (format-spec §4.3)");
   }
+  // §2.6: a block stream holds at least 2 bytes per 128 values, so declared
+  // counts larger than the streams allow are rejected before allocating.
+  auto min_bytes = [](uint64_t n) { return 2 * ((n + kBlockValues - 1) / kBlockValues); };
+  if (counts_len < min_bytes(n_rows_) || cols_len < min_bytes(nnz_)) {
+    return Fail("streams of " + std::to_string(counts_len) + " and " + std::to_string(cols_len) + " bytes cannot hold " + std::to_string(n_rows_) + " rows and " + std::to_string(nnz_) + " nonzeros (format-spec §3.2)");
+  }
+  if ((value_encoding_ == kCountsMinusOne || value_encoding_ == kCountsPlain) && values_len < min_bytes(nnz_)) {
+    return Fail("value stream of " + std::to_string(values_len) + " bytes cannot hold " + std::to_string(nnz_) + " values (format-spec §3.2)");
+  }
   scratch_.resize(n_rows_);
   size_t used = 0;
   Status s = codecs::DecodeBlocks(counts, counts + counts_len, n_rows_, scratch_.data(), &used);

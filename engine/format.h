@@ -32,8 +32,17 @@ inline constexpr size_t kChunkHeaderSize = 16;   // §4.2
 // §2.6 limits a reader enforces before trusting a length.
 inline constexpr uint64_t kMaxChunkBytes = 256ull << 20;
 inline constexpr uint32_t kMaxChunkRows = 1u << 24;
+inline constexpr uint32_t kMaxChunkNnz = 1u << 26;
 inline constexpr uint64_t kMaxRows = 1ull << 40;
 inline constexpr uint32_t kMaxCols = 1u << 31;
+
+// Fuzz builds (fuzz/run.sh) skip checksum comparisons so mutated inputs
+// reach the decoders behind them; the usual libFuzzer convention.
+#ifdef FUZZING_BUILD_MODE_UNSAFE_FOR_PRODUCTION
+inline constexpr bool kCheckChecksums = false;
+#else
+inline constexpr bool kCheckChecksums = true;
+#endif
 
 // §3.6: chunk checksum seed mixes the file id and the chunk index so a chunk
 // copied from another file or position does not verify.

@@ -75,8 +75,11 @@ class SegmentWriterImpl final : public SegmentWriter {
     if (has_entries && ((is_int && !rows.counts) || (!is_int && !rows.floats))) return Status::InvalidArgument("value array does not match the writer's value type");
     for (uint64_t r = 0; r < rows.n_rows; ++r) {
       const uint64_t b = rows.indptr[r], e = rows.indptr[r + 1];
+      // Flush first if this row would push the chunk past the nnz limit.
+      if (!pending_.row_nnz.empty() && e >= b && pending_.cols.size() + (e - b) > kMaxChunkNnz) SLAF_RETURN_IF_ERROR(FlushChunk());
       if (e < b) return Status::InvalidArgument("indptr decreases at row " + std::to_string(info_.n_rows + pending_rows()));
       SLAF_RETURN_IF_ERROR(AddRow(rows, b, e));
+      if (pending_.cols.size() > kMaxChunkNnz) return Status::InvalidArgument("row " + std::to_string(info_.n_rows + pending_rows() - 1) + " holds more than 2^26 nonzeros, the per-chunk limit (format-spec §2.6)");
       if (pending_.cols.size() >= target_nnz_ || pending_.row_nnz.size() >= kMaxChunkRowsWritten) SLAF_RETURN_IF_ERROR(FlushChunk());
     }
     return Status::OK();
