@@ -123,7 +123,9 @@ Status InspectSegment(const io::RandomAccessFile& file, const InspectOptions& op
     std::string status = "not read";
     StreamSizes ss;
     if (opt.chunks) {
-      Status s = ReadPayload(file, info, i, &stored, &raw);
+      // Full check: checksum, every stream decoded, zone map matches.
+      Status s = (*opened)->VerifyChunk(i);
+      if (s.ok()) s = ReadPayload(file, info, i, &stored, &raw);
       if (s.ok() && raw.size() >= engine::kChunkHeaderSize) {
         ss = {Load<uint32_t>(raw.data()), Load<uint32_t>(raw.data() + 4), Load<uint32_t>(raw.data() + 8)};
       }

@@ -180,7 +180,7 @@ class SegmentWriterImpl final : public SegmentWriter {
 
   Status FlushChunk() {
     ChunkInfo c;
-    EncodeChunk(pending_, opt_.value_type, /*shuffle_floats=*/true, &payload_, &c);
+    EncodeChunk(pending_, opt_.value_type, opt_.shuffle_floats, &payload_, &c);
     c.first_row = info_.n_rows;
     c.offset = offset_;
     codecs::Codec codec = codecs::Codec::kNone;
@@ -197,7 +197,7 @@ class SegmentWriterImpl final : public SegmentWriter {
       if (compressed_.size() < payload_.size()) stored = &compressed_;
       else codec = codecs::Codec::kNone;
     }
-    if (stored->size() > kMaxChunkBytes) return Status::InvalidArgument("a chunk exceeds 256 MiB; lower target_chunk_bytes");
+    if (payload_.size() > kMaxChunkBytes) return Status::InvalidArgument("a chunk's payload exceeds 256 MiB (format-spec §2.6); lower target_chunk_bytes");
     c.codec = static_cast<uint8_t>(codec);
     c.stored_len = static_cast<uint32_t>(stored->size());
     c.checksum = codecs::Checksum64(stored->data(), stored->size(), ChunkSeed(info_.file_id, info_.chunks.size()));

@@ -1,5 +1,6 @@
 #include "tests/golden_cases.h"
 
+#include <cmath>
 #include <cstdio>
 
 #include <cstring>
@@ -29,7 +30,14 @@ void Array(std::string* o, const char* key, const std::vector<T>& v, bool last =
   *o += "\": [";
   char buf[64];
   for (size_t i = 0; i < v.size(); ++i) {
-    if constexpr (std::is_same_v<T, float>) std::snprintf(buf, sizeof buf, "%s%.9g", i ? ", " : "", static_cast<double>(v[i]));
+    // JSON has no NaN or infinity: those are written as strings.
+    if constexpr (std::is_same_v<T, float>) {
+      const double d = v[i];
+      if (d != d) std::snprintf(buf, sizeof buf, "%s\"NaN\"", i ? ", " : "");
+      else if (d == 1.0 / 0.0 || d == -1.0 / 0.0) std::snprintf(buf, sizeof buf, "%s\"%sInfinity\"", i ? ", " : "", d < 0 ? "-" : "");
+      else if (d == 0 && std::signbit(d)) std::snprintf(buf, sizeof buf, "%s-0.0", i ? ", " : "");  // "-0" would parse as integer 0
+      else std::snprintf(buf, sizeof buf, "%s%.9g", i ? ", " : "", d);
+    }
     else std::snprintf(buf, sizeof buf, "%s%llu", i ? ", " : "", static_cast<unsigned long long>(v[i]));
     *o += buf;
   }

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstdint>
+#include <limits>
 #include <string>
 #include <vector>
 
@@ -126,6 +127,34 @@ inline std::vector<Case> AllCases() {
            RandomMatrix(100, 30, 0.3, ValueType::kFloat32, 14, false), opts(30, ValueType::kFloat32, id++)};
     c.options.codec = codec;
     c.options.target_chunk_bytes = 2000;
+    cases.push_back(std::move(c));
+  }
+  {
+    // Added after format 1.0's first vectors: value encoding 3 and special
+    // float values.
+    Case c{"floats_plain_special", "5 cells x 4 genes, f32 plain little-endian (encoding 3): NaN, +-inf, -0, subnormal, max", {}, opts(4, ValueType::kFloat32, 12)};
+    c.options.shuffle_floats = false;
+    c.options.codec = ChunkCodecChoice::kNone;
+    c.matrix.Clear(4, ValueType::kFloat32);
+    AddRow(&c.matrix, {{0, std::numeric_limits<double>::quiet_NaN()}, {3, 1.5}});
+    AddRow(&c.matrix, {{1, std::numeric_limits<double>::infinity()}, {2, -std::numeric_limits<double>::infinity()}});
+    AddRow(&c.matrix, {{0, -0.0}, {1, 1e-45}, {2, 3.4028234663852886e38}, {3, -2.5}});
+    AddRow(&c.matrix, {});
+    AddRow(&c.matrix, {{2, 0.0}});
+    cases.push_back(std::move(c));
+  }
+  {
+    Case c{"counts_u32_max", "3 cells x 5 genes, u32 counts up to 2^32-1 (32-bit wide values and exceptions)", {}, opts(5, ValueType::kUInt32, 13)};
+    c.matrix.Clear(5, ValueType::kUInt32);
+    AddRow(&c.matrix, {{0, 4294967295.0}, {1, 1}, {4, 2147483648.0}});
+    AddRow(&c.matrix, {{2, 65536}, {3, 4294967294.0}});
+    AddRow(&c.matrix, {{4, 1}});
+    cases.push_back(std::move(c));
+  }
+  {
+    Case c{"zero_cols", "3 cells x 0 genes: rows exist, no column can hold a value", {}, opts(0, ValueType::kUInt32, 14)};
+    c.matrix.Clear(0, ValueType::kUInt32);
+    for (int i = 0; i < 3; ++i) AddRow(&c.matrix, {});
     cases.push_back(std::move(c));
   }
   return cases;

@@ -38,7 +38,11 @@ struct CsrMatrix {
   std::vector<float> floats;
 
   uint64_t nnz() const { return indices.size(); }
-  double value(size_t k) const { return value_type == ValueType::kUInt32 ? counts[k] : floats[k]; }
+  // Both arms are cast: a bare `cond ? u32 : float` is a float and rounds
+  // counts above 2^24.
+  double value(size_t k) const {
+    return value_type == ValueType::kUInt32 ? static_cast<double>(counts[k]) : static_cast<double>(floats[k]);
+  }
   void Clear(uint32_t cols, ValueType type);
 };
 
@@ -98,6 +102,9 @@ struct SegmentWriterOptions {
   // zstd for floats. A compressed chunk is kept only if it is smaller.
   ChunkCodecChoice codec = ChunkCodecChoice::kAuto;
   int zstd_level = 3;
+  // Float values as byte planes (value encoding 4) rather than plain
+  // little-endian (3); planes compress better under zstd/lz4.
+  bool shuffle_floats = true;
   // Optional stored_to_original gene permutation (format-spec §4.4). Empty =
   // identity. See FrequencyOrder() below.
   std::vector<uint32_t> stored_to_original;
@@ -184,8 +191,12 @@ class SegmentReader {
 
   virtual Result<std::unique_ptr<SegmentScanner>> Scan(ScanOptions options) const = 0;
 
-  // Reads every chunk and checks its checksum and structure; returns the
-  // first problem found, naming file, chunk and offset.
+  // Reads chunk `chunk`, checks its checksum, decodes every stream and
+  // checks the decoded data against the directory's zone map (format-spec
+  // §2.4). Errors name the file, chunk and offset.
+  virtual Status VerifyChunk(size_t chunk) const = 0;
+
+  // VerifyChunk for every chunk; returns the first problem found.
   virtual Status VerifyAll() const = 0;
 };
 
