@@ -149,7 +149,7 @@ Status InspectSegment(const io::RandomAccessFile& file, const InspectOptions& op
   } else if (!first_error.ok()) {
     o += "\nERROR: " + first_error.ToString() + "\n";
   } else if (opt.chunks) {
-    o += "\nall " + std::to_string(info.chunks.size()) + " chunk checksums ok\n";
+    o += "\nall " + std::to_string(info.chunks.size()) + " chunks verified: checksum, every stream decoded, zone map matches\n";
   }
   return first_error;
 }

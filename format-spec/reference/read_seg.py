@@ -69,6 +69,7 @@ MAX_ROWS = 1 << 40                    # §2.6
 MAX_COLS = 1 << 31                    # §2.6
 MAX_CHUNK_BYTES = 1 << 28             # §2.6: 256 MiB
 MAX_CHUNK_ROWS = 1 << 24              # §2.6
+MAX_CHUNK_NNZ = 1 << 26               # §2.6
 BLOCK_VALUES = 128                    # §3.2
 GOLDEN_RATIO_64 = 0x9E3779B97F4A7C15  # §3.6
 U64 = (1 << 64) - 1
@@ -389,6 +390,8 @@ def read_segment(path):
             raise Corruption("%s: %sfirst_row %d, expected %d (format-spec §2.4)" % (fat(rel + 16), what, c.first_row, next_row))
         if c.n_rows == 0 or c.n_rows > MAX_CHUNK_ROWS:
             raise Corruption("%s: %sn_rows %d outside 1..2^24 (format-spec §2.6)" % (fat(rel + 24), what, c.n_rows))
+        if c.nnz > MAX_CHUNK_NNZ:
+            raise Corruption("%s: %snnz %d over the limit 2^26 (format-spec §2.6)" % (fat(rel + 28), what, c.nnz))
         if c.raw_len < CHUNK_HEADER_SIZE:
             raise Corruption("%s: %sraw_len %d below the 16-byte chunk header (format-spec §4.2)" % (fat(rel + 12), what, c.raw_len))
         if c.codec not in CODEC_NAMES:
@@ -429,6 +432,9 @@ def read_segment(path):
     # §2.7 step 9: file_id of footer and header agree.
     if u64(footer, 0) != file_id:
         raise Corruption("%s: footer file_id %016x does not match the header's %016x (format-spec §2.3)" % (fat(0), u64(footer, 0), file_id))
+    # §2.7 step 3 (checked last): the tail's minor version equals the header's.
+    if tail_minor != minor:
+        raise Corruption("%s: tail says format minor version %d, header says %d (format-spec §2.5)" % (at(base + 26), tail_minor, minor))
 
     # §4.5: every chunk.
     indptr = [0]
