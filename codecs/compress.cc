@@ -45,13 +45,12 @@ Status Compress(Codec codec, std::span<const uint8_t> in, int level, std::vector
   return Status::InvalidArgument("unknown codec id " + std::to_string(static_cast<int>(codec)));
 }
 
-Status Decompress(Codec codec, std::span<const uint8_t> in, uint8_t* out, size_t out_len) {
+Status CheckDecompressedSize(Codec codec, std::span<const uint8_t> in, size_t out_len) {
   switch (codec) {
     case Codec::kNone:
       if (in.size() != out_len) {
         return Status::Corruption("uncompressed payload is " + std::to_string(in.size()) + " bytes, expected " + std::to_string(out_len));
       }
-      if (out_len) std::memcpy(out, in.data(), out_len);
       return Status::OK();
     case Codec::kZstd: {
       // The frame's declared size, when present, must match before any work.
@@ -60,13 +59,33 @@ Status Decompress(Codec codec, std::span<const uint8_t> in, uint8_t* out, size_t
       if (declared != ZSTD_CONTENTSIZE_UNKNOWN && declared != out_len) {
         return Status::Corruption("zstd frame declares " + std::to_string(declared) + " bytes, expected " + std::to_string(out_len));
       }
+      return Status::OK();
+    }
+    case Codec::kLz4:
+      if (in.size() > INT_MAX || out_len > INT_MAX) return Status::Corruption("lz4 block too large");
+      // A match costs at least 3 bytes plus one per 255 bytes of length, and
+      // a literal costs at least itself: no block expands more than 255 times.
+      if (out_len > 255 * in.size()) {
+        return Status::Corruption("lz4 block of " + std::to_string(in.size()) + " bytes cannot decode to " + std::to_string(out_len) + " bytes");
+      }
+      return Status::OK();
+  }
+  return Status::NotSupported("unknown codec id " + std::to_string(static_cast<int>(codec)));
+}
+
+Status Decompress(Codec codec, std::span<const uint8_t> in, uint8_t* out, size_t out_len) {
+  SLAF_RETURN_IF_ERROR(CheckDecompressedSize(codec, in, out_len));
+  switch (codec) {
+    case Codec::kNone:
+      if (out_len) std::memcpy(out, in.data(), out_len);
+      return Status::OK();
+    case Codec::kZstd: {
       const size_t n = ZSTD_decompress(out, out_len, in.data(), in.size());
       if (ZSTD_isError(n)) return Status::Corruption(std::string("zstd: ") + ZSTD_getErrorName(n));
       if (n != out_len) return Status::Corruption("zstd produced " + std::to_string(n) + " bytes, expected " + std::to_string(out_len));
       return Status::OK();
     }
     case Codec::kLz4: {
-      if (in.size() > INT_MAX || out_len > INT_MAX) return Status::Corruption("lz4 block too large");
       const int n = LZ4_decompress_safe(reinterpret_cast<const char*>(in.data()), reinterpret_cast<char*>(out),
                                         static_cast<int>(in.size()), static_cast<int>(out_len));
       if (n < 0 || static_cast<size_t>(n) != out_len) {

@@ -76,8 +76,12 @@ Status ReadPayload(const io::RandomAccessFile& f, const SegmentInfo& info, size_
   if (sum != c.checksum) {
     return Status::Corruption(f.name() + ": chunk " + std::to_string(i) + " at offset " + std::to_string(c.offset) + ": checksum mismatch (format-spec §3.6)");
   }
-  raw->resize(c.raw_len);
-  Status s = codecs::Decompress(static_cast<codecs::Codec>(c.codec), *stored, raw->data(), c.raw_len);
+  const auto codec = static_cast<codecs::Codec>(c.codec);
+  Status s = codecs::CheckDecompressedSize(codec, *stored, c.raw_len);  // before allocating raw_len
+  if (s.ok()) {
+    raw->resize(c.raw_len);
+    s = codecs::Decompress(codec, *stored, raw->data(), c.raw_len);
+  }
   if (!s.ok()) return s.WithContext(f.name() + ": chunk " + std::to_string(i));
   return Status::OK();
 }

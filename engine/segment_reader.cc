@@ -160,8 +160,13 @@ class SegmentReaderImpl final : public SegmentReader {
     }
     std::span<const uint8_t> payload(lc->stored.data(), c.stored_len);
     if (c.codec != static_cast<uint8_t>(codecs::Codec::kNone)) {
-      lc->raw.resize(c.raw_len + kSlack);
-      Status s = codecs::Decompress(static_cast<codecs::Codec>(c.codec), payload, lc->raw.data(), c.raw_len);
+      // Check the codec's own size claim before allocating raw_len bytes.
+      const auto codec = static_cast<codecs::Codec>(c.codec);
+      Status s = codecs::CheckDecompressedSize(codec, payload, c.raw_len);
+      if (s.ok()) {
+        lc->raw.resize(c.raw_len + kSlack);
+        s = codecs::Decompress(codec, payload, lc->raw.data(), c.raw_len);
+      }
       if (!s.ok()) {
         lc->index = SIZE_MAX;
         return Status::Corruption(lc->context + ": " + s.message() + " (format-spec §3.5)");

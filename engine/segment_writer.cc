@@ -128,20 +128,20 @@ class SegmentWriterImpl final : public SegmentWriter {
     if (n > opt_.n_cols) return Status::InvalidArgument("row " + std::to_string(row) + " has " + std::to_string(n) + " entries, more than n_cols");
     const size_t base = pending_.cols.size();
     const bool is_int = opt_.value_type == ValueType::kUInt32;
+    // Both paths take original ids below n_cols, strictly increasing
+    // (segment.h); checked before either touches its state.
+    for (uint64_t k = b; k < e; ++k) {
+      const uint32_t c = rows.indices[k];
+      if (c >= opt_.n_cols) return Status::InvalidArgument("row " + std::to_string(row) + ": column " + std::to_string(c) + " >= n_cols " + std::to_string(opt_.n_cols));
+      if (k > b && c <= rows.indices[k - 1]) return Status::InvalidArgument("row " + std::to_string(row) + ": column ids not strictly increasing at " + std::to_string(c));
+    }
     if (original_to_stored_.empty()) {
-      uint32_t prev = 0;
-      for (uint64_t k = b; k < e; ++k) {
-        const uint32_t c = rows.indices[k];
-        if (c >= opt_.n_cols) return Status::InvalidArgument("row " + std::to_string(row) + ": column " + std::to_string(c) + " >= n_cols " + std::to_string(opt_.n_cols));
-        if (k > b && c <= prev) return Status::InvalidArgument("row " + std::to_string(row) + ": column ids not strictly increasing at " + std::to_string(c));
-        prev = c;
-      }
       pending_.cols.insert(pending_.cols.end(), rows.indices + b, rows.indices + e);
       if (is_int) pending_.counts.insert(pending_.counts.end(), rows.counts + b, rows.counts + e);
       else pending_.floats.insert(pending_.floats.end(), rows.floats + b, rows.floats + e);
     } else {
       // §4.4: map to stored ids and sort the row by them: scatter into a
-      // bitmap over stored ids (dense_ keeps each entry's index), then walk
+      // bitmap over stored ids (entry_of_ keeps each entry's index), then walk
       // the touched words in order. O(row nnz + id span / 64).
       if (bits_.empty()) {
         bits_.assign(opt_.n_cols / 64 + 1, 0);
@@ -149,13 +149,7 @@ class SegmentWriterImpl final : public SegmentWriter {
       }
       uint32_t lo = UINT32_MAX, hi = 0;
       for (uint64_t k = b; k < e; ++k) {
-        const uint32_t c = rows.indices[k];
-        if (c >= opt_.n_cols) return Status::InvalidArgument("row " + std::to_string(row) + ": column " + std::to_string(c) + " >= n_cols " + std::to_string(opt_.n_cols));
-        const uint32_t s = original_to_stored_[c];
-        if (bits_[s >> 6] & (1ull << (s & 63))) {
-          for (uint64_t j = b; j < k; ++j) bits_[original_to_stored_[rows.indices[j]] >> 6] = 0;  // leave the bitmap clean
-          return Status::InvalidArgument("row " + std::to_string(row) + ": column " + std::to_string(c) + " repeated");
-        }
+        const uint32_t s = original_to_stored_[rows.indices[k]];
         bits_[s >> 6] |= 1ull << (s & 63);
         entry_of_[s] = static_cast<uint32_t>(k - b);
         lo = std::min(lo, s);
