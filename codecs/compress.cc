@@ -53,10 +53,12 @@ Status CheckDecompressedSize(Codec codec, std::span<const uint8_t> in, size_t ou
       }
       return Status::OK();
     case Codec::kZstd: {
-      // The frame's declared size, when present, must match before any work.
+      // format-spec §3.5: the frame must declare its size, and it must match,
+      // before anything is allocated or decoded.
       const unsigned long long declared = ZSTD_getFrameContentSize(in.data(), in.size());
       if (declared == ZSTD_CONTENTSIZE_ERROR) return Status::Corruption("not a valid zstd frame");
-      if (declared != ZSTD_CONTENTSIZE_UNKNOWN && declared != out_len) {
+      if (declared == ZSTD_CONTENTSIZE_UNKNOWN) return Status::Corruption("zstd frame does not declare its content size (format-spec §3.5)");
+      if (declared != out_len) {
         return Status::Corruption("zstd frame declares " + std::to_string(declared) + " bytes, expected " + std::to_string(out_len));
       }
       return Status::OK();

@@ -4,7 +4,6 @@
 #include <algorithm>
 #include <bit>
 #include <cstring>
-#include <unordered_map>
 
 #include "codecs/checksum.h"
 #include "codecs/compress.h"
@@ -187,8 +186,9 @@ class SegmentReaderImpl final : public SegmentReader {
     return static_cast<size_t>(it - info_.chunks.begin()) - 1;
   }
 
-  // Appends rows [r0, r1) of a loaded chunk to *out.
-  Status AppendChunkRows(LoadedChunk* lc, uint32_t r0, uint32_t r1, CsrMatrix* out, Scratch* sc) const {
+  // Appends rows [r0, r1) of a loaded chunk to *out, in original column ids
+  // (restore) or in the file's stored ids (internal callers that only filter).
+  Status AppendChunkRows(LoadedChunk* lc, uint32_t r0, uint32_t r1, CsrMatrix* out, Scratch* sc, bool restore = true) const {
     const bool is_int = info_.value_type == ValueType::kUInt32;
     SLAF_RETURN_IF_ERROR(lc->decoder.DecodeRows(r0, r1, &sc->cols, is_int ? &sc->counts : nullptr, is_int ? nullptr : &sc->floats));
     const size_t first_row = out->indptr.size() - 1;
@@ -198,7 +198,7 @@ class SegmentReaderImpl final : public SegmentReader {
     out->indices.insert(out->indices.end(), sc->cols.begin(), sc->cols.end());
     if (is_int) out->counts.insert(out->counts.end(), sc->counts.begin(), sc->counts.end());
     else out->floats.insert(out->floats.end(), sc->floats.begin(), sc->floats.end());
-    if (info_.permuted) RestoreOrder(info_.stored_to_original, first_row, out);
+    if (info_.permuted && restore) RestoreOrder(info_.stored_to_original, first_row, out);
     return Status::OK();
   }
 
@@ -220,7 +220,9 @@ class SegmentReaderImpl final : public SegmentReader {
     return Status::OK();
   }
 
-  Status ReadRowList(std::span<const uint64_t> rows, CsrMatrix* out) const override {
+  Status ReadRowList(std::span<const uint64_t> rows, CsrMatrix* out) const override { return ReadRowListImpl(rows, out, true); }
+
+  Status ReadRowListImpl(std::span<const uint64_t> rows, CsrMatrix* out, bool restore) const {
     out->Clear(info_.n_cols, info_.value_type);
     for (uint64_t r : rows) {
       if (r >= info_.n_rows) return Status::InvalidArgument(file_->name() + ": row " + std::to_string(r) + " out of range (n_rows " + std::to_string(info_.n_rows) + ")");
@@ -234,7 +236,7 @@ class SegmentReaderImpl final : public SegmentReader {
     CsrMatrix local;
     CsrMatrix* dst = in_order ? out : &local;
     if (!in_order) local.Clear(info_.n_cols, info_.value_type);
-    SLAF_RETURN_IF_ERROR(ReadSortedRows(sorted, dst));
+    SLAF_RETURN_IF_ERROR(ReadSortedRows(sorted, dst, restore));
     if (in_order) return Status::OK();
     const bool is_int = info_.value_type == ValueType::kUInt32;
     for (uint64_t r : rows) {
@@ -251,14 +253,17 @@ class SegmentReaderImpl final : public SegmentReader {
 
   // rows: sorted, distinct, in range. Reads the chunks they touch in batches
   // through ReadRanges so remote backends can coalesce and parallelise.
-  Status ReadSortedRows(const std::vector<uint64_t>& rows, CsrMatrix* out) const {
+  Status ReadSortedRows(const std::vector<uint64_t>& rows, CsrMatrix* out, bool restore) const {
     constexpr size_t kBatchChunks = 32;
     std::vector<size_t> chunk_ids;
     for (uint64_t r : rows) {
       const size_t c = ChunkOfRow(r);
       if (chunk_ids.empty() || chunk_ids.back() != c) chunk_ids.push_back(c);
     }
-    std::vector<LoadedChunk> batch(std::min(kBatchChunks, chunk_ids.size()));
+    // Chunk buffers are reused across calls on this thread: fresh 64 KiB
+    // buffers per call cost more in page faults than the decoding itself.
+    thread_local std::vector<LoadedChunk> batch;
+    if (batch.size() < std::min(kBatchChunks, chunk_ids.size())) batch.resize(std::min(kBatchChunks, chunk_ids.size()));
     Scratch sc;
     size_t next_row = 0;
     for (size_t start = 0; start < chunk_ids.size(); start += kBatchChunks) {
@@ -283,7 +288,7 @@ class SegmentReaderImpl final : public SegmentReader {
             ++r1;
             ++next_row;
           }
-          SLAF_RETURN_IF_ERROR(AppendChunkRows(&batch[j], r0, r1, out, &sc));
+          SLAF_RETURN_IF_ERROR(AppendChunkRows(&batch[j], r0, r1, out, &sc, restore));
         }
       }
     }
@@ -291,28 +296,36 @@ class SegmentReaderImpl final : public SegmentReader {
   }
 
   Status ReadSubmatrix(std::span<const uint64_t> rows, std::span<const uint32_t> cols, CsrMatrix* out) const override {
-    // Output position of each requested column, looked up per entry.
-    std::unordered_map<uint32_t, uint32_t> position;
-    position.reserve(cols.size());
+    // Requested columns as (stored id, output position), sorted by stored id,
+    // so each row is intersected by one merge in the file's own order, with
+    // no re-sort to original ids.
+    std::vector<std::pair<uint32_t, uint32_t>> wanted(cols.size());
     for (size_t j = 0; j < cols.size(); ++j) {
       if (cols[j] >= info_.n_cols) return Status::InvalidArgument(file_->name() + ": column " + std::to_string(cols[j]) + " out of range (n_cols " + std::to_string(info_.n_cols) + ")");
-      if (!position.emplace(cols[j], static_cast<uint32_t>(j)).second) return Status::InvalidArgument(file_->name() + ": column " + std::to_string(cols[j]) + " requested twice");
+      wanted[j] = {info_.permuted ? original_to_stored_[cols[j]] : cols[j], static_cast<uint32_t>(j)};
     }
-    CsrMatrix full;
-    SLAF_RETURN_IF_ERROR(ReadRowList(rows, &full));
+    std::sort(wanted.begin(), wanted.end());
+    for (size_t j = 1; j < wanted.size(); ++j) {
+      if (wanted[j].first == wanted[j - 1].first) return Status::InvalidArgument(file_->name() + ": column " + std::to_string(cols[wanted[j].second]) + " requested twice");
+    }
+    // Reused per thread: page faults on fresh megabyte-sized buffers cost
+    // more than decoding them.
+    thread_local CsrMatrix full;
+    SLAF_RETURN_IF_ERROR(ReadRowListImpl(rows, &full, /*restore=*/false));
     out->Clear(static_cast<uint32_t>(cols.size()), info_.value_type);
     const bool is_int = info_.value_type == ValueType::kUInt32;
-    std::vector<uint64_t> keys;
+    std::vector<std::pair<uint32_t, uint64_t>> hits;  // (output column, entry)
     for (uint64_t r = 0; r < full.n_rows; ++r) {
-      keys.clear();
-      for (uint64_t k = full.indptr[r]; k < full.indptr[r + 1]; ++k) {
-        auto it = position.find(full.indices[k]);
-        if (it != position.end()) keys.push_back((static_cast<uint64_t>(it->second) << 32) | (k - full.indptr[r]));
+      hits.clear();
+      size_t j = 0;
+      for (uint64_t k = full.indptr[r]; k < full.indptr[r + 1] && j < wanted.size(); ++k) {
+        const uint32_t c = full.indices[k];
+        while (j < wanted.size() && wanted[j].first < c) ++j;
+        if (j < wanted.size() && wanted[j].first == c) hits.emplace_back(wanted[j].second, k);
       }
-      std::sort(keys.begin(), keys.end());
-      for (uint64_t key : keys) {
-        const uint64_t k = full.indptr[r] + (key & 0xFFFFFFFFu);
-        out->indices.push_back(static_cast<uint32_t>(key >> 32));
+      std::sort(hits.begin(), hits.end());
+      for (auto [col, k] : hits) {
+        out->indices.push_back(col);
         if (is_int) out->counts.push_back(full.counts[k]);
         else out->floats.push_back(full.floats[k]);
       }

@@ -134,7 +134,9 @@ def _zstd_decompress_fn():
 
             def via_module(data, raw_len):
                 declared = zstandard.frame_content_size(data)
-                if declared >= 0 and declared != raw_len:
+                if declared < 0:
+                    raise Corruption("zstd frame does not declare its content size (format-spec §3.5)")
+                if declared != raw_len:
                     raise Corruption("zstd frame declares %d bytes, expected raw_len %d" % (declared, raw_len))
                 out = zstandard.ZstdDecompressor().decompress(data, max_output_size=raw_len)
                 return out
@@ -158,7 +160,9 @@ def _zstd_decompress_fn():
             declared = lib.ZSTD_getFrameContentSize(data, len(data))
             if declared == content_size_error:
                 raise Corruption("not a valid zstd frame")
-            if declared != content_size_unknown and declared != raw_len:
+            if declared == content_size_unknown:
+                raise Corruption("zstd frame does not declare its content size (format-spec §3.5)")
+            if declared != raw_len:
                 raise Corruption("zstd frame declares %d bytes, expected raw_len %d" % (declared, raw_len))
             out = ctypes.create_string_buffer(max(raw_len, 1))
             n = lib.ZSTD_decompress(out, raw_len, data, len(data))
@@ -211,6 +215,8 @@ def decompress(codec, stored, raw_len):
     fn = _DECOMPRESSORS[codec]
     if fn is None:
         raise Unavailable("codec %s not available in this Python" % CODEC_NAMES[codec])
+    if codec == 2 and raw_len > 255 * len(stored):
+        raise Corruption("lz4 block of %d bytes cannot decode to %d bytes (format-spec §3.5)" % (len(stored), raw_len))
     raw = fn(bytes(stored), raw_len)
     if len(raw) != raw_len:
         raise Corruption("%s payload decoded to %d bytes, expected raw_len %d" % (CODEC_NAMES[codec], len(raw), raw_len))

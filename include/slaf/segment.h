@@ -46,8 +46,10 @@ struct CsrMatrix {
   void Clear(uint32_t cols, ValueType type);
 };
 
-// Borrowed CSR rows given to the writer. indptr has n_rows + 1 entries and
-// may start at any offset (only differences are used).
+// Borrowed CSR rows given to the writer. indptr has n_rows + 1 entries whose
+// values index `indices` and the value array directly; a view of rows in
+// the middle of a larger CSR passes that CSR's array starts and its indptr
+// from the first row on, so indptr[0] need not be 0.
 struct CsrRowsView {
   uint64_t n_rows = 0;
   const uint64_t* indptr = nullptr;
