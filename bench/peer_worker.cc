@@ -112,6 +112,7 @@ int Import(const std::map<std::string, std::vector<std::string>>& a) {
   slaf::SegmentWriterOptions wo;
   wo.n_cols = static_cast<uint32_t>(n_genes);
   wo.value_type = v16 ? slaf::ValueType::kUInt32 : slaf::ValueType::kFloat32;
+  if (const char* cb = getenv("SLAF_CHUNK_BYTES")) wo.target_chunk_bytes = static_cast<uint32_t>(std::stoul(cb));
   if (getenv("SLAF_GENE_ORDER") == nullptr || std::string(getenv("SLAF_GENE_ORDER")) != "identity") wo.stored_to_original = slaf::FrequencyOrder(gene_nnz);
   auto file = slaf::io::CreateLocalFile(out + "/X.seg");
   if (!file.ok()) Die(file.status().ToString());
@@ -174,19 +175,47 @@ std::string JsonStr(const std::string& s) {
   return o + "\"";
 }
 
-struct Store {
-  std::unique_ptr<slaf::SegmentReader> x;
-  std::vector<std::string> gene_ids;
-  std::unordered_map<std::string, uint64_t> cell_row, gene_col;
+// Ids of cells or genes, one per line in a text file: read in one go, the
+// lookup map built on first use (open stays cheap; ids are resolved by the
+// obs/var tables once those exist).
+class IdList {
+ public:
+  void Load(const std::string& path) {
+    std::ifstream in(path, std::ios::binary | std::ios::ate);
+    blob_.resize(static_cast<size_t>(in.tellg()));
+    in.seekg(0);
+    in.read(blob_.data(), static_cast<std::streamsize>(blob_.size()));
+    const char* p = blob_.data();
+    const char* end = p + blob_.size();
+    while (p < end) {
+      const char* nl = static_cast<const char*>(std::memchr(p, '\n', static_cast<size_t>(end - p)));
+      if (!nl) nl = end;
+      ids_.emplace_back(p, static_cast<size_t>(nl - p));
+      p = nl + 1;
+    }
+  }
+  const std::string_view& operator[](size_t i) const { return ids_[i]; }
+  bool Find(std::string_view id, uint64_t* index) {
+    if (map_.empty()) {
+      map_.reserve(ids_.size());
+      for (size_t i = 0; i < ids_.size(); ++i) map_.emplace(ids_[i], i);
+    }
+    auto it = map_.find(id);
+    if (it == map_.end()) return false;
+    *index = it->second;
+    return true;
+  }
+
+ private:
+  std::string blob_;
+  std::vector<std::string_view> ids_;
+  std::unordered_map<std::string_view, uint64_t> map_;
 };
 
-std::vector<std::string> ReadLines(const std::string& path) {
-  std::vector<std::string> v;
-  std::ifstream in(path);
-  std::string line;
-  while (std::getline(in, line)) v.push_back(line);
-  return v;
-}
+struct Store {
+  std::unique_ptr<slaf::SegmentReader> x;
+  IdList cells, genes;
+};
 
 Store OpenStore(const std::string& dir) {
   Store s;
@@ -195,11 +224,8 @@ Store OpenStore(const std::string& dir) {
   auto r = slaf::SegmentReader::Open(std::shared_ptr<slaf::io::RandomAccessFile>(std::move(*f)));
   if (!r.ok()) Die(r.status().ToString());
   s.x = std::move(*r);
-  const auto cells = ReadLines(dir + "/cell_ids.txt");
-  s.cell_row.reserve(cells.size());
-  for (size_t i = 0; i < cells.size(); ++i) s.cell_row.emplace(cells[i], i);
-  s.gene_ids = ReadLines(dir + "/gene_ids.txt");
-  for (size_t i = 0; i < s.gene_ids.size(); ++i) s.gene_col.emplace(s.gene_ids[i], i);
+  s.cells.Load(dir + "/cell_ids.txt");
+  s.genes.Load(dir + "/gene_ids.txt");
   return s;
 }
 
@@ -231,9 +257,9 @@ class Runner {
     if (kind == "cells_by_id") {
       std::vector<uint64_t> rows;
       for (auto id : sc["cell_ids"].get_array()) {
-        auto it = s_->cell_row.find(std::string(std::string_view(id)));
-        if (it == s_->cell_row.end()) return Fail("unknown cell id");
-        rows.push_back(it->second);
+        uint64_t row;
+        if (!s_->cells.Find(std::string_view(id), &row)) return Fail("unknown cell id");
+        rows.push_back(row);
       }
       if (!Check(s_->x->ReadRowList(rows, &m), &o)) return o;
       uint64_t nnz = 0;
@@ -243,9 +269,9 @@ class Runner {
     } else if (kind == "genes_by_id") {
       slaf::ScanOptions so;
       for (auto id : sc["gene_ids"].get_array()) {
-        auto it = s_->gene_col.find(std::string(std::string_view(id)));
-        if (it == s_->gene_col.end()) return Fail("unknown gene id");
-        so.columns.push_back(static_cast<uint32_t>(it->second));
+        uint64_t col;
+        if (!s_->genes.Find(std::string_view(id), &col)) return Fail("unknown gene id");
+        so.columns.push_back(static_cast<uint32_t>(col));
       }
       so.want_indices = false;
       uint64_t nnz = 0;
@@ -285,7 +311,7 @@ class Runner {
       const size_t kk = std::min<size_t>(k, n_cols);
       std::partial_sort(tot.begin(), tot.begin() + kk, tot.end(), [](auto& a, auto& b) { return a.first != b.first ? a.first > b.first : a.second < b.second; });
       o.check = "{\"top\": [";
-      for (size_t i = 0; i < kk; ++i) o.check += (i ? ", [" : "[") + JsonStr(s_->gene_ids[tot[i].second]) + ", " + Num(tot[i].first) + "]";
+      for (size_t i = 0; i < kk; ++i) o.check += (i ? ", [" : "[") + JsonStr(std::string(s_->genes[tot[i].second])) + ", " + Num(tot[i].first) + "]";
       o.check += "]}";
     } else if (kind == "stream") {
       return Stream(sc, stream_seconds, cold);

@@ -124,7 +124,18 @@ void UnpackBits(const uint8_t* in, size_t in_len, size_t n, int w, uint32_t* out
     in_len -= block_bytes;
     i += 128;
   }
-  UnpackSafe(in, n - i, w, out + i, bias);
+  // Remainder (a partial block, or exception lists): one 64-bit load per
+  // value while 8 bytes of slack follow, else byte by byte.
+  const size_t rest = n - i;
+  if (rest > 0 && w > 0 && in_len >= PackedBytes(rest, w) + 8) {
+    const uint64_t mask = (w == 32) ? 0xFFFFFFFFull : ((1ull << w) - 1);
+    for (size_t k = 0; k < rest; ++k) {
+      const size_t bit = k * static_cast<size_t>(w);
+      out[i + k] = static_cast<uint32_t>((Load64(in + (bit >> 3)) >> (bit & 7)) & mask) + bias;
+    }
+    return;
+  }
+  UnpackSafe(in, rest, w, out + i, bias);
 }
 
 }  // namespace slaf::codecs

@@ -314,14 +314,18 @@ class SegmentReaderImpl final : public SegmentReader {
     SLAF_RETURN_IF_ERROR(ReadRowListImpl(rows, &full, /*restore=*/false));
     out->Clear(static_cast<uint32_t>(cols.size()), info_.value_type);
     const bool is_int = info_.value_type == ValueType::kUInt32;
+    // Membership by a bitmap over stored ids (one bit test per entry; most
+    // entries miss), position by binary search on hits only.
+    std::vector<uint64_t> member(info_.n_cols / 64 + 1, 0);
+    for (auto [c, j] : wanted) member[c >> 6] |= 1ull << (c & 63);
     std::vector<std::pair<uint32_t, uint64_t>> hits;  // (output column, entry)
     for (uint64_t r = 0; r < full.n_rows; ++r) {
       hits.clear();
-      size_t j = 0;
-      for (uint64_t k = full.indptr[r]; k < full.indptr[r + 1] && j < wanted.size(); ++k) {
+      for (uint64_t k = full.indptr[r]; k < full.indptr[r + 1]; ++k) {
         const uint32_t c = full.indices[k];
-        while (j < wanted.size() && wanted[j].first < c) ++j;
-        if (j < wanted.size() && wanted[j].first == c) hits.emplace_back(wanted[j].second, k);
+        if (!(member[c >> 6] >> (c & 63) & 1)) continue;
+        auto it = std::lower_bound(wanted.begin(), wanted.end(), std::make_pair(c, 0u));
+        hits.emplace_back(it->second, k);
       }
       std::sort(hits.begin(), hits.end());
       for (auto [col, k] : hits) {
@@ -439,7 +443,13 @@ class SegmentScannerImpl final : public SegmentScanner {
     const bool is_int = info.value_type == ValueType::kUInt32;
     const bool need_cols = opt_.want_indices || !col_mask_.empty();
     const bool need_vals = opt_.want_values || filter_values_;
-    block->Clear(info.n_cols, info.value_type);
+    // No Clear(): decoded arrays are overwritten in place, and keeping their
+    // size avoids re-zeroing them for every chunk.
+    block->n_cols = info.n_cols;
+    block->value_type = info.value_type;
+    if (!need_cols) block->indices.clear();
+    if (!(need_vals && is_int)) block->counts.clear();
+    if (!(need_vals && !is_int)) block->floats.clear();
     ChunkDecoder& d = lc_.decoder;
     SLAF_RETURN_IF_ERROR(d.DecodeRows(r0, r1, need_cols ? &block->indices : nullptr,
                                       need_vals && is_int ? &block->counts : nullptr,

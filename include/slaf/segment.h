@@ -99,7 +99,7 @@ struct SegmentWriterOptions {
   uint32_t n_cols = 0;
   ValueType value_type = ValueType::kUInt32;
   // Chunks close when their encoded size reaches about this many bytes.
-  uint32_t target_chunk_bytes = 64 * 1024;
+  uint32_t target_chunk_bytes = 16 * 1024;
   // kAuto: none for integer counts (bit-packed data barely compresses),
   // zstd for floats. A compressed chunk is kept only if it is smaller.
   ChunkCodecChoice codec = ChunkCodecChoice::kAuto;
