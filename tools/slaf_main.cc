@@ -80,10 +80,10 @@ int Generate(const std::vector<std::string>& args) {
       "                     [--chunk-bytes B] [--gene-order identity|frequency] [--quiet]\n"
       "Writes a deterministic UMI-like count matrix (log-normal gene means, varying\n"
       "library sizes, gamma-Poisson counts). Defaults: 1000 cells, 2000 genes,\n"
-      "density 0.07, seed 42, 65536-byte chunks, identity gene order.\n";
+      "density 0.07, seed 42, 16384-byte chunks, identity gene order.\n";
   slaf::SyntheticSpec spec;
   std::string out, order = "identity";
-  uint64_t chunk_bytes = 64 * 1024;
+  uint64_t chunk_bytes = 16 * 1024;
   bool quiet = false;
   for (size_t i = 0; i < args.size(); ++i) {
     const std::string& a = args[i];
