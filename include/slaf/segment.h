@@ -138,14 +138,16 @@ class SegmentWriter {
   virtual Result<SegmentWriteStats> Finish() = 0;
 };
 
-// Which parts of a chunk a scan decodes (projection pushdown).
+// What a scan reads: a row range, the streams to decode (projection
+// pushdown) and entry filters that also skip chunks by zone map.
 struct ScanOptions {
   uint64_t row_begin = 0;
   uint64_t row_end = UINT64_MAX;       // clamped to n_rows
   bool want_indices = true;            // decode column ids
   bool want_values = true;             // decode values
   bool sorted_indices = true;          // re-sort rows of permuted files
-  // Keep only chunks whose zone map may hold a value in [min, max].
+  // Keep only entries with a value in [value_min, value_max]; chunks whose
+  // zone map rules out every value in the range are skipped unread.
   double value_min = -1.0 / 0.0;
   double value_max = 1.0 / 0.0;
   // Keep only entries of these (original) columns; empty = all. Chunks whose
