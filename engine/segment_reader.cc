@@ -254,20 +254,37 @@ class SegmentReaderImpl final : public SegmentReader {
   // rows: sorted, distinct, in range. Reads the chunks they touch in batches
   // through ReadRanges so remote backends can coalesce and parallelise.
   Status ReadSortedRows(const std::vector<uint64_t>& rows, CsrMatrix* out, bool restore) const {
+    // A batch is up to 32 chunks and up to 16 MiB of stored bytes (always at
+    // least one chunk), so memory stays bounded whatever the chunk sizes.
     constexpr size_t kBatchChunks = 32;
+    constexpr uint64_t kBatchBytes = 16u << 20;
     std::vector<size_t> chunk_ids;
     for (uint64_t r : rows) {
       const size_t c = ChunkOfRow(r);
       if (chunk_ids.empty() || chunk_ids.back() != c) chunk_ids.push_back(c);
     }
-    // Chunk buffers are reused across calls on this thread: fresh 64 KiB
-    // buffers per call cost more in page faults than the decoding itself.
+    // Chunk buffers are reused across calls on this thread: fresh buffers
+    // per call cost more in page faults than the decoding itself. Buffers
+    // above 1 MiB are released at the end so a thread never keeps much.
     thread_local std::vector<LoadedChunk> batch;
+    struct Release {
+      ~Release() {
+        for (LoadedChunk& lc : batch) {
+          if (lc.stored.capacity() > (1u << 20)) std::vector<uint8_t>().swap(lc.stored);
+          if (lc.raw.capacity() > (1u << 20)) std::vector<uint8_t>().swap(lc.raw);
+        }
+      }
+    } release;
     if (batch.size() < std::min(kBatchChunks, chunk_ids.size())) batch.resize(std::min(kBatchChunks, chunk_ids.size()));
     Scratch sc;
     size_t next_row = 0;
-    for (size_t start = 0; start < chunk_ids.size(); start += kBatchChunks) {
-      const size_t n = std::min(kBatchChunks, chunk_ids.size() - start);
+    for (size_t start = 0, n = 0; start < chunk_ids.size(); start += n) {
+      uint64_t bytes = 0;
+      n = 0;
+      while (start + n < chunk_ids.size() && n < kBatchChunks && (n == 0 || bytes + info_.chunks[chunk_ids[start + n]].stored_len <= kBatchBytes)) {
+        bytes += info_.chunks[chunk_ids[start + n]].stored_len;
+        ++n;
+      }
       std::vector<io::ReadRequest> reqs(n);
       for (size_t j = 0; j < n; ++j) {
         const ChunkInfo& c = info_.chunks[chunk_ids[start + j]];
@@ -311,6 +328,11 @@ class SegmentReaderImpl final : public SegmentReader {
     // Reused per thread: page faults on fresh megabyte-sized buffers cost
     // more than decoding them.
     thread_local CsrMatrix full;
+    struct Release {  // keep at most ~64 MiB per thread between calls
+      ~Release() {
+        if (full.indices.capacity() > (16u << 20)) full = CsrMatrix();
+      }
+    } release;
     SLAF_RETURN_IF_ERROR(ReadRowListImpl(rows, &full, /*restore=*/false));
     out->Clear(static_cast<uint32_t>(cols.size()), info_.value_type);
     const bool is_int = info_.value_type == ValueType::kUInt32;
