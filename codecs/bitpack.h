@@ -8,6 +8,7 @@
 // Pure functions over caller-owned buffers; no allocation, no I/O.
 #pragma once
 
+#include <bit>
 #include <cstddef>
 #include <cstdint>
 
@@ -19,7 +20,7 @@ inline constexpr int kMaxBitWidth = 32;
 inline constexpr size_t PackedBytes(size_t n, int w) { return (n * static_cast<size_t>(w) + 7) / 8; }
 
 // Smallest width that can hold v (0 for v == 0).
-inline int BitWidth(uint32_t v) { return v == 0 ? 0 : 32 - __builtin_clz(v); }
+inline int BitWidth(uint32_t v) { return static_cast<int>(std::bit_width(v)); }
 
 // Writes PackedBytes(n, w) bytes to out.
 // REQUIRES: 0 <= w <= 32; every in[i] < 2^w; out holds PackedBytes(n, w) bytes.

@@ -15,33 +15,20 @@ std::string At(size_t off, const std::string& what) {
   return "block stream offset " + std::to_string(off) + ": " + what + " (format-spec §3.2)";
 }
 
-// Chooses the low-bit width minimising the block's encoded size.
+// Chooses the low-bit width minimising the block's encoded size. For each
+// candidate w the exception count is a plain counting loop that the
+// compiler vectorizes; counts are small (UMI data rarely needs w > 10), so
+// this beats a per-value histogram, whose scattered increments serialise.
 int ChooseWidth(const uint32_t* in, size_t m, int* max_width) {
-  // count[b] = values whose bit width is b. Four interleaved histograms
-  // keep runs of equal values from serialising on one counter.
-  uint32_t hist[4][33] = {};
   uint32_t all = 0;
-  size_t i = 0;
-  for (; i + 4 <= m; i += 4) {
-    ++hist[0][BitWidth(in[i])];
-    ++hist[1][BitWidth(in[i + 1])];
-    ++hist[2][BitWidth(in[i + 2])];
-    ++hist[3][BitWidth(in[i + 3])];
-    all |= in[i] | in[i + 1] | in[i + 2] | in[i + 3];
-  }
-  for (; i < m; ++i) {
-    ++hist[0][BitWidth(in[i])];
-    all |= in[i];
-  }
-  std::array<uint32_t, 33> count;
-  for (int b = 0; b <= 32; ++b) count[b] = hist[0][b] + hist[1][b] + hist[2][b] + hist[3][b];
+  for (size_t i = 0; i < m; ++i) all |= in[i];
   const int maxw = BitWidth(all);
   *max_width = maxw;
   int best_w = maxw;
   size_t best_bits = m * static_cast<size_t>(maxw);
-  size_t above = 0;  // values wider than w
-  for (int w = maxw - 1; w >= 0; --w) {
-    above += count[w + 1];
+  for (int w = maxw - 1; w >= 0; --w) {  // ties keep the wider w (format-spec §3.2)
+    uint32_t above = 0;  // values wider than w
+    for (size_t i = 0; i < m; ++i) above += (in[i] >> w) != 0;
     const size_t bits = m * w + 8 + above * (8 + static_cast<size_t>(maxw - w));
     if (bits < best_bits) {
       best_bits = bits;
