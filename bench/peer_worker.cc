@@ -99,6 +99,7 @@ int Import(const std::map<std::string, std::vector<std::string>>& a) {
     WriteIds(genes, "gene_id", out + "/gene_ids.txt");
   }
   Mapped cell(st + "/expr_cell.bin"), gene(st + "/expr_gene.bin"), value(st + "/expr_value.bin");
+  if ((gene_dtype != "uint16" && gene_dtype != "uint32") || (value_dtype != "uint16" && value_dtype != "float32")) Die("unsupported staging dtypes " + gene_dtype + " / " + value_dtype);
   const bool g16 = gene_dtype == "uint16", v16 = value_dtype == "uint16";
   if (cell.size != 4 * nnz || gene.size != (g16 ? 2 : 4) * nnz || value.size != (v16 ? 2 : 4) * nnz) Die("staging array sizes do not match nnz");
   auto cell_at = [&](uint64_t k) { uint32_t v; std::memcpy(&v, cell.data + 4 * k, 4); return v; };
@@ -108,7 +109,11 @@ int Import(const std::map<std::string, std::vector<std::string>>& a) {
   };
   // Pass 1: per-gene nonzero counts for the frequency order (format-spec §4.4).
   std::vector<uint64_t> gene_nnz(n_genes, 0);
-  for (uint64_t k = 0; k < nnz; ++k) ++gene_nnz[gene_at(k)];
+  for (uint64_t k = 0; k < nnz; ++k) {
+    const uint32_t g = gene_at(k);
+    if (g >= n_genes) Die("staging gene id " + std::to_string(g) + " >= n_genes at entry " + std::to_string(k));
+    ++gene_nnz[g];
+  }
   slaf::SegmentWriterOptions wo;
   wo.n_cols = static_cast<uint32_t>(n_genes);
   wo.value_type = v16 ? slaf::ValueType::kUInt32 : slaf::ValueType::kFloat32;
@@ -182,6 +187,7 @@ class IdList {
  public:
   void Load(const std::string& path) {
     std::ifstream in(path, std::ios::binary | std::ios::ate);
+    if (!in) Die("cannot open " + path);
     blob_.resize(static_cast<size_t>(in.tellg()));
     in.seekg(0);
     in.read(blob_.data(), static_cast<std::streamsize>(blob_.size()));
@@ -358,6 +364,7 @@ class Runner {
     const size_t bs = uint64_t(sc["batch_size"]);
     const uint64_t n = s_->x->info().n_rows;
     if (perm_.size() != n) return Fail("stream_perm.u32 does not match n_cells");
+    if (bs == 0 || bs > n) return Fail("batch_size must be in 1..n_cells");
     size_t pos = 0;
     uint64_t batches = 0, cells = 0, nnz = 0;
     double first_ms = 0;

@@ -38,8 +38,14 @@ void EncodeChunk(const ChunkRows& rows, ValueType type, bool shuffle_floats, std
   const size_t counts_len = payload->size() - kChunkHeaderSize;
 
   // Columns: per-row delta coding, one stream.
-  thread_local std::vector<uint32_t> gaps;  // scratch reused across chunks
+  // Scratch reused across chunks; a large one is not kept afterwards.
+  thread_local std::vector<uint32_t> gaps;
   if (gaps.size() < nnz) gaps.resize(nnz);
+  struct Release {
+    ~Release() {
+      if (gaps.capacity() > (1u << 20)) std::vector<uint32_t>().swap(gaps);
+    }
+  } release;
   size_t k = 0;
   for (uint32_t n : rows.row_nnz) {
     if (n) {
@@ -103,6 +109,11 @@ void EncodeChunk(const ChunkRows& rows, ValueType type, bool shuffle_floats, std
   Store<uint32_t>(payload->data() + 4, static_cast<uint32_t>(cols_len));
   Store<uint32_t>(payload->data() + 8, static_cast<uint32_t>(values_len));
   info->raw_len = static_cast<uint32_t>(payload->size());
+}
+
+void ChunkDecoder::Shrink() {
+  if (row_start_.capacity() * sizeof(uint64_t) > (1u << 20)) std::vector<uint64_t>().swap(row_start_);
+  if (scratch_.capacity() * sizeof(uint32_t) > (1u << 20)) std::vector<uint32_t>().swap(scratch_);
 }
 
 Status ChunkDecoder::Fail(const std::string& what) const {

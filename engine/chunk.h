@@ -36,7 +36,8 @@ class ChunkDecoder {
   // against raw_len and that the counts add up to info.nnz.
   Status Init(std::span<const uint8_t> payload, const ChunkInfo& info, uint32_t n_cols, const std::string* context);
 
-  uint32_t n_rows() const { return n_rows_; }
+  // Frees scratch above 1 MiB (decoders are reused per thread).
+  void Shrink();
   // Offset of row r's first entry within the chunk; row_start(n_rows) = nnz.
   uint64_t row_start(uint32_t r) const { return row_start_[r]; }
 

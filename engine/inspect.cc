@@ -3,6 +3,7 @@
 #include "slaf/inspect.h"
 
 #include <cinttypes>
+#include <cmath>
 #include <cstdarg>
 #include <cstdio>
 #include <memory>
@@ -29,6 +30,9 @@ std::string Fmt(const char* f, ...) {
   va_end(ap);
   return buf;
 }
+
+// JSON has no NaN or infinity: those are written as null.
+std::string JsonNumber(double v) { return std::isfinite(v) ? Fmt("%.17g", v) : "null"; }
 
 std::string JsonString(const std::string& s) {
   std::string o = "\"";
@@ -111,7 +115,7 @@ Status InspectSegment(const io::RandomAccessFile& file, const InspectOptions& op
   const char* vt = info.value_type == ValueType::kUInt32 ? "uint32" : "float32";
   if (js) {
     o += "{\"file\": " + JsonString(file.name()) + Fmt(", \"size\": %" PRIu64 ", \"format_version\": \"%u.%u\", \"kind\": \"XCSR\", \"file_id\": \"%016" PRIx64 "\"", info.file_size, info.major, info.minor, info.file_id);
-    o += Fmt(", \"n_rows\": %" PRIu64 ", \"n_cols\": %u, \"value_type\": \"%s\", \"nnz\": %" PRIu64 ", \"sum\": %.17g, \"col_order\": \"%s\"", info.n_rows, info.n_cols, vt, info.nnz, info.sum, info.permuted ? "permuted" : "identity");
+    o += Fmt(", \"n_rows\": %" PRIu64 ", \"n_cols\": %u, \"value_type\": \"%s\", \"nnz\": %" PRIu64 ", \"sum\": %s, \"col_order\": \"%s\"", info.n_rows, info.n_cols, vt, info.nnz, JsonNumber(info.sum).c_str(), info.permuted ? "permuted" : "identity");
     o += Fmt(", \"footer_offset\": %" PRIu64 ", \"footer_len\": %" PRIu64 ", \"bytes_per_nnz\": %.4f, \"chunks\": [", info.footer_offset, info.footer_len, info.nnz ? double(info.file_size) / info.nnz : 0.0);
   } else {
     o += Fmt("file %s\n  size %" PRIu64 " bytes, format %u.%u, kind XCSR (cell-major expression segment), file_id %016" PRIx64 "\n", file.name().c_str(), info.file_size, info.major, info.minor, info.file_id);
@@ -138,8 +142,8 @@ Status InspectSegment(const io::RandomAccessFile& file, const InspectOptions& op
     }
     const char* codec = codecs::CodecName(static_cast<codecs::Codec>(c.codec)).data();
     if (js) {
-      o += Fmt("%s{\"index\": %zu, \"offset\": %" PRIu64 ", \"stored_len\": %u, \"raw_len\": %u, \"codec\": \"%s\", \"value_encoding\": \"%s\", \"first_row\": %" PRIu64 ", \"n_rows\": %u, \"nnz\": %u, \"min_col\": %u, \"max_col\": %u, \"min_value\": %.17g, \"max_value\": %.17g, \"sum\": %.17g, \"checksum\": \"%016" PRIx64 "\", \"status\": \"%s\"",
-               i ? ", " : "", i, c.offset, c.stored_len, c.raw_len, codec, EncodingName(c.value_encoding), c.first_row, c.n_rows, c.nnz, c.min_col, c.max_col, c.min_value, c.max_value, c.sum, c.checksum, status.c_str());
+      o += Fmt("%s{\"index\": %zu, \"offset\": %" PRIu64 ", \"stored_len\": %u, \"raw_len\": %u, \"codec\": \"%s\", \"value_encoding\": \"%s\", \"first_row\": %" PRIu64 ", \"n_rows\": %u, \"nnz\": %u, \"min_col\": %u, \"max_col\": %u, \"min_value\": %s, \"max_value\": %s, \"sum\": %s, \"checksum\": \"%016" PRIx64 "\", \"status\": \"%s\"",
+               i ? ", " : "", i, c.offset, c.stored_len, c.raw_len, codec, EncodingName(c.value_encoding), c.first_row, c.n_rows, c.nnz, c.min_col, c.max_col, JsonNumber(c.min_value).c_str(), JsonNumber(c.max_value).c_str(), JsonNumber(c.sum).c_str(), c.checksum, status.c_str());
       if (opt.chunks && status == "ok") o += Fmt(", \"streams\": {\"counts\": %u, \"cols\": %u, \"values\": %u}", ss.counts, ss.cols, ss.values);
       o += "}";
     } else {
@@ -231,7 +235,6 @@ Status HexDumpChunk(const io::RandomAccessFile& file, size_t chunk, std::string*
   DumpBytes(p + 4, 4, base + 4, Fmt("cols_len = %u", gl), &o);
   DumpBytes(p + 8, 4, base + 8, Fmt("values_len = %u", vl), &o);
   DumpBytes(p + 12, 4, base + 12, "reserved (0)", &o);
-  const uint8_t* end = p + raw.size();
   const uint8_t* q = p + engine::kChunkHeaderSize;
   if (16ull + cl + gl + vl != raw.size()) {
     o += "stream lengths do not add up to raw_len\n";
@@ -246,7 +249,6 @@ Status HexDumpChunk(const io::RandomAccessFile& file, size_t chunk, std::string*
   } else {
     DumpBytes(q, vl, base + 16 + cl + gl, c.value_encoding == engine::kFloatShuffled ? "f32 byte planes (all byte 0s, then byte 1s, ...)" : "f32 little-endian values", &o);
   }
-  (void)end;
   return Status::OK();
 }
 

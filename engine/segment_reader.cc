@@ -18,9 +18,6 @@ namespace {
 // Bytes read from the end on open: the tail and, for most files, the whole
 // footer, so opening costs one read (one request over HTTP).
 constexpr uint64_t kSpeculativeTailBytes = 64 * 1024;
-// Decoders may read up to 8 bytes past a stream's last block (bitpack fast
-// path checks this), so buffers carry slack to keep the fast path in use.
-constexpr size_t kSlack = 16;
 
 // A chunk read from the file, checksum-verified, decompressed and parsed.
 struct LoadedChunk {
@@ -28,7 +25,13 @@ struct LoadedChunk {
   std::vector<uint8_t> raw;
   ChunkDecoder decoder;
   std::string context;
-  size_t index = SIZE_MAX;
+
+  // Frees buffers above 1 MiB so a thread's reused chunks stay small.
+  void Shrink() {
+    if (stored.capacity() > (1u << 20)) std::vector<uint8_t>().swap(stored);
+    if (raw.capacity() > (1u << 20)) std::vector<uint8_t>().swap(raw);
+    decoder.Shrink();
+  }
 };
 
 // Maps stored column ids back to original ids and re-sorts each row from
@@ -141,7 +144,7 @@ class SegmentReaderImpl final : public SegmentReader {
   // Reads, verifies and parses chunk i into *lc (reusing its buffers).
   Status LoadChunk(size_t i, LoadedChunk* lc) const {
     const ChunkInfo& c = info_.chunks[i];
-    lc->stored.resize(c.stored_len + kSlack);
+    lc->stored.resize(c.stored_len);
     SLAF_RETURN_IF_ERROR(file_->ReadAt(c.offset, c.stored_len, lc->stored.data()));
     return ParseChunk(i, lc);
   }
@@ -149,11 +152,9 @@ class SegmentReaderImpl final : public SegmentReader {
   // Verifies and parses a chunk whose stored bytes are already in lc->stored.
   Status ParseChunk(size_t i, LoadedChunk* lc) const {
     const ChunkInfo& c = info_.chunks[i];
-    lc->index = i;
     lc->context = file_->name() + ": chunk " + std::to_string(i) + " at offset " + std::to_string(c.offset);
     const uint64_t actual = codecs::Checksum64(lc->stored.data(), c.stored_len, ChunkSeed(info_.file_id, i));
     if (kCheckChecksums && actual != c.checksum) {
-      lc->index = SIZE_MAX;
       return Status::Corruption(lc->context + ": checksum mismatch: directory says " + std::to_string(c.checksum) + ", computed " + std::to_string(actual) +
                                 " over " + std::to_string(c.stored_len) + " bytes (format-spec §3.6)");
     }
@@ -163,21 +164,17 @@ class SegmentReaderImpl final : public SegmentReader {
       const auto codec = static_cast<codecs::Codec>(c.codec);
       Status s = codecs::CheckDecompressedSize(codec, payload, c.raw_len);
       if (s.ok()) {
-        lc->raw.resize(c.raw_len + kSlack);
+        lc->raw.resize(c.raw_len);
         s = codecs::Decompress(codec, payload, lc->raw.data(), c.raw_len);
       }
       if (!s.ok()) {
-        lc->index = SIZE_MAX;
-        return Status::Corruption(lc->context + ": " + s.message() + " (format-spec §3.5)");
+          return Status::Corruption(lc->context + ": " + s.message() + " (format-spec §3.5)");
       }
       payload = {lc->raw.data(), c.raw_len};
     } else if (c.raw_len != c.stored_len) {
-      lc->index = SIZE_MAX;
       return Status::Corruption(lc->context + ": uncompressed chunk has stored_len " + std::to_string(c.stored_len) + " != raw_len " + std::to_string(c.raw_len) + " (format-spec §2.4)");
     }
-    Status s = lc->decoder.Init(payload, c, info_.n_cols, &lc->context);
-    if (!s.ok()) lc->index = SIZE_MAX;
-    return s;
+    return lc->decoder.Init(payload, c, info_.n_cols, &lc->context);
   }
 
   size_t ChunkOfRow(uint64_t row) const {
@@ -254,8 +251,9 @@ class SegmentReaderImpl final : public SegmentReader {
   // rows: sorted, distinct, in range. Reads the chunks they touch in batches
   // through ReadRanges so remote backends can coalesce and parallelise.
   Status ReadSortedRows(const std::vector<uint64_t>& rows, CsrMatrix* out, bool restore) const {
-    // A batch is up to 32 chunks and up to 16 MiB of stored bytes (always at
-    // least one chunk), so memory stays bounded whatever the chunk sizes.
+    // A batch is up to 32 chunks and up to 16 MiB of stored plus
+    // decompressed bytes (always at least one chunk), so memory stays
+    // bounded whatever the chunk sizes.
     constexpr size_t kBatchChunks = 32;
     constexpr uint64_t kBatchBytes = 16u << 20;
     std::vector<size_t> chunk_ids;
@@ -265,14 +263,11 @@ class SegmentReaderImpl final : public SegmentReader {
     }
     // Chunk buffers are reused across calls on this thread: fresh buffers
     // per call cost more in page faults than the decoding itself. Buffers
-    // above 1 MiB are released at the end so a thread never keeps much.
+    // above 1 MiB each are released at the end of every call.
     thread_local std::vector<LoadedChunk> batch;
     struct Release {
       ~Release() {
-        for (LoadedChunk& lc : batch) {
-          if (lc.stored.capacity() > (1u << 20)) std::vector<uint8_t>().swap(lc.stored);
-          if (lc.raw.capacity() > (1u << 20)) std::vector<uint8_t>().swap(lc.raw);
-        }
+        for (LoadedChunk& lc : batch) lc.Shrink();
       }
     } release;
     if (batch.size() < std::min(kBatchChunks, chunk_ids.size())) batch.resize(std::min(kBatchChunks, chunk_ids.size()));
@@ -281,14 +276,18 @@ class SegmentReaderImpl final : public SegmentReader {
     for (size_t start = 0, n = 0; start < chunk_ids.size(); start += n) {
       uint64_t bytes = 0;
       n = 0;
-      while (start + n < chunk_ids.size() && n < kBatchChunks && (n == 0 || bytes + info_.chunks[chunk_ids[start + n]].stored_len <= kBatchBytes)) {
-        bytes += info_.chunks[chunk_ids[start + n]].stored_len;
+      auto cost = [&](size_t k) {
+        const ChunkInfo& c = info_.chunks[chunk_ids[k]];
+        return static_cast<uint64_t>(c.stored_len) + (c.codec != 0 ? c.raw_len : 0);
+      };
+      while (start + n < chunk_ids.size() && n < kBatchChunks && (n == 0 || bytes + cost(start + n) <= kBatchBytes)) {
+        bytes += cost(start + n);
         ++n;
       }
       std::vector<io::ReadRequest> reqs(n);
       for (size_t j = 0; j < n; ++j) {
         const ChunkInfo& c = info_.chunks[chunk_ids[start + j]];
-        batch[j].stored.resize(c.stored_len + kSlack);
+        batch[j].stored.resize(c.stored_len);
         reqs[j] = {c.offset, c.stored_len, batch[j].stored.data()};
       }
       SLAF_RETURN_IF_ERROR(file_->ReadRanges(reqs));
@@ -328,9 +327,9 @@ class SegmentReaderImpl final : public SegmentReader {
     // Reused per thread: page faults on fresh megabyte-sized buffers cost
     // more than decoding them.
     thread_local CsrMatrix full;
-    struct Release {  // keep at most ~64 MiB per thread between calls
+    struct Release {  // drop the buffers after calls of more than 16 M entries
       ~Release() {
-        if (full.indices.capacity() > (16u << 20)) full = CsrMatrix();
+        if (full.indices.capacity() > (16u << 20) || full.indptr.capacity() > (16u << 20)) full = CsrMatrix();
       }
     } release;
     SLAF_RETURN_IF_ERROR(ReadRowListImpl(rows, &full, /*restore=*/false));
@@ -431,15 +430,19 @@ class SegmentScannerImpl final : public SegmentScanner {
   Result<bool> Next(CsrMatrix* block, uint64_t* first_row) override {
     const SegmentInfo& info = r_->info();
     while (next_chunk_ < info.chunks.size() && info.chunks[next_chunk_].first_row < opt_.row_end) {
-      const size_t i = next_chunk_++;
+      const size_t i = next_chunk_;
       const ChunkInfo& c = info.chunks[i];
       if (Skippable(c)) {
         ++stats_.chunks_skipped;
+        ++next_chunk_;
         continue;
       }
+      // Advance only once the chunk is in: after an I/O error, Next() may be
+      // called again and retries the same chunk.
+      SLAF_RETURN_IF_ERROR(r_->LoadChunk(i, &lc_));
+      ++next_chunk_;
       ++stats_.chunks_read;
       stats_.bytes_read += c.stored_len;
-      SLAF_RETURN_IF_ERROR(r_->LoadChunk(i, &lc_));
       const uint32_t r0 = static_cast<uint32_t>(std::max(opt_.row_begin, c.first_row) - c.first_row);
       const uint32_t r1 = static_cast<uint32_t>(std::min(opt_.row_end, c.first_row + c.n_rows) - c.first_row);
       SLAF_RETURN_IF_ERROR(Decode(r0, r1, block));
@@ -451,7 +454,7 @@ class SegmentScannerImpl final : public SegmentScanner {
 
  private:
   bool Skippable(const ChunkInfo& c) const {
-    if (c.nnz == 0) return false;  // empty rows are still rows of the result
+    if (c.nnz == 0) return false;  // no zone map to test: read it (cheap)
     if (filter_values_ && (c.max_value < opt_.value_min || c.min_value > opt_.value_max)) return true;
     if (!stored_cols_.empty()) {
       auto it = std::lower_bound(stored_cols_.begin(), stored_cols_.end(), c.min_col);

@@ -661,20 +661,20 @@ TEST_P(WriterErrors, BadIndptrAndLifecycle) {
   EXPECT_TRUE(w->Finish().status().IsInvalidArgument());
 }
 
-TEST_P(WriterErrors, RejectedRowLeavesNoTrace) {
-  // A row refused part-way must not leak into the rows written after it.
+TEST_P(WriterErrors, RejectedRowPoisonsTheWriter) {
+  // After a refused row the writer is unusable (segment.h): every later call
+  // returns the first error and no readable file is ever finished, so a
+  // half-added row can never reach disk.
   auto w = Make();
-  EXPECT_TRUE(Append(w.get(), {0, 2}, {3, 10}).IsInvalidArgument());
-  EXPECT_TRUE(Append(w.get(), {0, 3}, {3, 5, 5}).IsInvalidArgument());
-  ASSERT_TRUE(Append(w.get(), {0, 2, 3}, {1, 2, 4}).ok());
-  ASSERT_TRUE(w->Finish().ok());
-  auto reader = OpenSegment(bytes_);
-  ASSERT_NE(reader, nullptr);
-  CsrMatrix got;
-  ASSERT_TRUE(reader->ReadRows(0, reader->info().n_rows, &got).ok());
-  EXPECT_EQ(got.n_rows, 2u);
-  EXPECT_EQ(got.indptr, (std::vector<uint64_t>{0, 2, 3}));
-  EXPECT_EQ(got.indices, (std::vector<uint32_t>{1, 2, 4}));
+  const Status first = Append(w.get(), {0, 2}, {3, 10});
+  ASSERT_TRUE(first.IsInvalidArgument());
+  const Status again = Append(w.get(), {0, 2, 3}, {1, 2, 4});
+  EXPECT_TRUE(again.IsInvalidArgument());
+  EXPECT_EQ(again.message(), first.message());
+  auto finished = w->Finish();
+  ASSERT_FALSE(finished.ok());
+  EXPECT_EQ(finished.status().message(), first.message());
+  EXPECT_FALSE(SegmentReader::Open(io::NewMemoryFile("poisoned.seg", bytes_)).ok());
 }
 
 INSTANTIATE_TEST_SUITE_P(Order, WriterErrors, ::testing::Bool(),

@@ -68,7 +68,25 @@ class SegmentWriterImpl final : public SegmentWriter {
     return Write({buf, kHeaderSize});
   }
 
+  // After any error the writer is poisoned (RELIABILITY.md requirement 3):
+  // rows may be half-added and bytes half-written, so every later call
+  // returns the first error and the file must be discarded.
   Status AppendRows(const CsrRowsView& rows) override {
+    if (!failed_.ok()) return failed_;
+    Status s = AppendRowsImpl(rows);
+    if (!s.ok()) failed_ = s;
+    return s;
+  }
+
+  Result<SegmentWriteStats> Finish() override {
+    if (!failed_.ok()) return failed_;
+    auto r = FinishImpl();
+    if (!r.ok()) failed_ = r.status();
+    return r;
+  }
+
+ private:
+  Status AppendRowsImpl(const CsrRowsView& rows) {
     if (finished_) return Status::InvalidArgument("AppendRows after Finish");
     const bool is_int = opt_.value_type == ValueType::kUInt32;
     const bool has_entries = rows.n_rows > 0 && rows.indptr[rows.n_rows] != rows.indptr[0];
@@ -78,14 +96,14 @@ class SegmentWriterImpl final : public SegmentWriter {
       // Flush first if this row would push the chunk past the nnz limit.
       if (!pending_.row_nnz.empty() && e >= b && pending_.cols.size() + (e - b) > kMaxChunkNnz) SLAF_RETURN_IF_ERROR(FlushChunk());
       if (e < b) return Status::InvalidArgument("indptr decreases at row " + std::to_string(info_.n_rows + pending_rows()));
+      if (e - b > kMaxChunkNnz) return Status::InvalidArgument("row " + std::to_string(info_.n_rows + pending_rows()) + " holds more than 2^26 nonzeros, the per-chunk limit (format-spec §2.6)");
       SLAF_RETURN_IF_ERROR(AddRow(rows, b, e));
-      if (pending_.cols.size() > kMaxChunkNnz) return Status::InvalidArgument("row " + std::to_string(info_.n_rows + pending_rows() - 1) + " holds more than 2^26 nonzeros, the per-chunk limit (format-spec §2.6)");
       if (pending_.cols.size() >= target_nnz_ || pending_.row_nnz.size() >= kMaxChunkRowsWritten) SLAF_RETURN_IF_ERROR(FlushChunk());
     }
     return Status::OK();
   }
 
-  Result<SegmentWriteStats> Finish() override {
+  Result<SegmentWriteStats> FinishImpl() {
     if (finished_) return Status::InvalidArgument("Finish called twice");
     finished_ = true;
     if (!pending_.row_nnz.empty()) SLAF_RETURN_IF_ERROR(FlushChunk());
@@ -109,7 +127,6 @@ class SegmentWriterImpl final : public SegmentWriter {
     return st;
   }
 
- private:
   // Rows per chunk are capped well below the §2.6 limit to keep the count
   // stream small and cell lookups cheap for very sparse data.
   static constexpr size_t kMaxChunkRowsWritten = 1u << 16;
@@ -220,6 +237,7 @@ class SegmentWriterImpl final : public SegmentWriter {
   uint64_t offset_ = 0;
   size_t target_nnz_ = 0;
   bool finished_ = false;
+  Status failed_;
 };
 
 }  // namespace

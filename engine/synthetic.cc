@@ -114,10 +114,11 @@ void SyntheticMatrix::GenerateRows(uint64_t begin, uint64_t end, CsrMatrix* out)
     Rng rng(spec_.seed, row);
     const double size = std::exp(0.5 * rng.Normal() - 0.125);  // mean 1
     const double want = spec_.density * g * size;
-    const uint32_t n = g == 0 ? 0 : static_cast<uint32_t>(std::clamp(std::round(want), 1.0, 0.6 * g));
+    const uint32_t n = g == 0 ? 0 : static_cast<uint32_t>(std::clamp(std::round(want), 1.0, std::max(1.0, 0.6 * g)));
     genes.clear();
-    // Weighted draws without replacement by rejection; at most 60% of the
-    // genes are taken, so rejections stay bounded.
+    // Weighted draws without replacement by rejection. Capping a cell at 60%
+    // of the genes keeps most draws new; at high densities with a very skewed
+    // weight spread the last draws can still take many tries.
     while (genes.size() < n) {
       const uint32_t i = static_cast<uint32_t>(rng.Next() % g);
       const uint32_t gene = rng.Uniform() < alias_prob_[i] ? i : alias_idx_[i];

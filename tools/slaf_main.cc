@@ -138,22 +138,27 @@ int Generate(const std::vector<std::string>& args) {
   const std::string tmp = out + ".tmp";
   auto file = slaf::io::CreateLocalFile(tmp);
   if (!file.ok()) return Fail(file.status());
+  // Any failure from here on removes the partial file.
+  auto fail = [&](const Status& s) {
+    std::remove(tmp.c_str());
+    return Fail(s);
+  };
   auto writer = slaf::SegmentWriter::Create(file->get(), wo);
-  if (!writer.ok()) return Fail(writer.status());
+  if (!writer.ok()) return fail(writer.status());
   Progress progress(quiet, spec.n_cells, "cells");
   for (uint64_t r = 0; r < spec.n_cells; r += kBlock) {
     gen.GenerateRows(r, std::min(spec.n_cells, r + kBlock), &block);
     slaf::CsrRowsView view{block.n_rows, block.indptr.data(), block.indices.data(), block.counts.data(), nullptr};
     Status s = (*writer)->AppendRows(view);
-    if (!s.ok()) return Fail(s);
+    if (!s.ok()) return fail(s);
     progress.Update(std::min(spec.n_cells, r + kBlock));
   }
   auto stats = (*writer)->Finish();
   progress.Done();
-  if (!stats.ok()) return Fail(stats.status());
+  if (!stats.ok()) return fail(stats.status());
   // Publish under the final name only once complete (no half-written file
   // ever carries the requested name).
-  if (std::rename(tmp.c_str(), out.c_str()) != 0) return Fail(Status::IOError("rename " + tmp + " -> " + out + ": " + std::strerror(errno)));
+  if (std::rename(tmp.c_str(), out.c_str()) != 0) return fail(Status::IOError("rename " + tmp + " -> " + out + ": " + std::strerror(errno)));
   if (!quiet) {
     std::printf("wrote %s: %" PRIu64 " cells x %u genes, nnz %" PRIu64 ", %" PRIu64 " chunks, %" PRIu64 " bytes (%.3f B/nnz), gene order %s, %.2fs\n", out.c_str(),
                 stats->n_rows, spec.n_genes, stats->nnz, stats->chunks, stats->file_bytes, stats->nnz ? double(stats->file_bytes) / stats->nnz : 0.0, order.c_str(), Seconds(t0));
@@ -212,7 +217,7 @@ int Scan(const std::vector<std::string>& args) {
     auto more = (*scanner)->Next(&block, &first);
     if (!more.ok()) return Fail(more.status());
     if (!*more) break;
-    nnz += block.nnz() ? block.counts.size() + block.floats.size() : block.indptr.back();
+    nnz += block.indptr.back();
     for (uint32_t v : block.counts) int_sum += v;  // integer adds: no FP latency chain
     for (float v : block.floats) sum += v;
     progress.Update(first + block.n_rows);

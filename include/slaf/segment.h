@@ -135,6 +135,8 @@ class SegmentWriter {
   virtual Status AppendRows(const CsrRowsView& rows) = 0;
 
   // Flushes the last chunk, writes footer and tail, syncs. No more appends.
+  // After any error from AppendRows or Finish the writer is unusable: every
+  // later call returns that error and the file must be discarded.
   virtual Result<SegmentWriteStats> Finish() = 0;
 };
 
@@ -163,7 +165,11 @@ class SegmentReader;
 
 // Iterates over the chunks a scan keeps, one CSR block of rows per call,
 // reusing the block's buffers. With want_indices/want_values off, the
-// corresponding arrays are left empty.
+// corresponding arrays are left empty. With a column selection or value
+// range, rows of chunks skipped by zone map are not returned at all, and rows
+// of chunks that are read come back possibly empty: place rows by
+// *first_row, not by counting. A scanner must not outlive its reader. After
+// an error, Next() may be called again: it retries the same chunk.
 class SegmentScanner {
  public:
   virtual ~SegmentScanner() = default;
