@@ -64,21 +64,19 @@ void EncodeChunk(const ChunkRows& rows, ValueType type, bool shuffle_floats, std
     // Integer sum and bounds: vectorizes, and no floating-point add chain.
     uint64_t isum = 0;
     uint32_t lo32 = UINT32_MAX, hi32 = 0;
-    for (uint32_t v : rows.counts) {
+    // One pass: bounds, sum, and value - 1 (used unless a zero turns up).
+    for (size_t i = 0; i < nnz; ++i) {
+      const uint32_t v = rows.counts[i];
       isum += v;
       lo32 = std::min(lo32, v);
       hi32 = std::max(hi32, v);
+      gaps[i] = v - 1;
     }
     sum = static_cast<double>(isum);
     if (nnz) lo = lo32, hi = hi32;
     const bool has_zero = nnz && lo32 == 0;
     info->value_encoding = has_zero ? kCountsPlain : kCountsMinusOne;
-    if (has_zero) {
-      codecs::EncodeBlocks(rows.counts.data(), nnz, payload);
-    } else {
-      for (size_t i = 0; i < nnz; ++i) gaps[i] = rows.counts[i] - 1;
-      codecs::EncodeBlocks(gaps.data(), nnz, payload);
-    }
+    codecs::EncodeBlocks(has_zero ? rows.counts.data() : gaps.data(), nnz, payload);
   } else {
     bool any = false;
     for (float v : rows.floats) {
