@@ -3,6 +3,8 @@
 # share of SECONDS (default 60), seeded with the golden vectors. Crashes are
 # written to fuzz/artifacts/; turn each into a regression test.
 #   fuzz/run.sh [SECONDS]
+# FUZZ_SEED=N fixes libFuzzer's seed (CI does, so a run repeats exactly what
+# was fuzzed before it landed); FUZZ_CORPUS_DIR moves the working corpus.
 set -euo pipefail
 secs=${1:-60}
 here=$(cd "$(dirname "$0")" && pwd)
@@ -15,11 +17,11 @@ targets=(segment_fuzz block_fuzz)
 per=$(( secs / ${#targets[@]} )); [ "$per" -ge 1 ] || per=1
 mkdir -p "$here/artifacts"
 for t in "${targets[@]}"; do
-  corpus="$here/corpus-work/$t"
+  corpus="${FUZZ_CORPUS_DIR:-$here/corpus-work}/$t"
   mkdir -p "$corpus"
   # Seeds: every golden file, valid and invalid (format-spec/golden/).
   cp -n "$root"/format-spec/golden/*.seg "$root"/format-spec/golden/invalid/*.seg "$corpus"/ 2>/dev/null || true
   echo "== $t: ${per}s"
   "$build/fuzz/$t" "$corpus" -max_total_time="$per" -malloc_limit_mb=512 -rss_limit_mb=2048 \
-    -timeout=10 -artifact_prefix="$here/artifacts/$t-" -print_final_stats=1 2>&1 | tail -n 12
+    -timeout=10 ${FUZZ_SEED:+-seed=$FUZZ_SEED} -artifact_prefix="$here/artifacts/$t-" -print_final_stats=1 2>&1 | tail -n 12
 done
