@@ -17,6 +17,8 @@
 #include <limits>
 
 #include "codecs/bitpack.h"
+#include "codecs/checksum.h"
+#include "codecs/compress.h"
 #include "codecs/block_codec.h"
 #include "codecs/delta.h"
 
@@ -107,6 +109,29 @@ void EncodeChunk(const ChunkRows& rows, ValueType type, bool shuffle_floats, std
   Store<uint32_t>(payload->data() + 4, static_cast<uint32_t>(cols_len));
   Store<uint32_t>(payload->data() + 8, static_cast<uint32_t>(values_len));
   info->raw_len = static_cast<uint32_t>(payload->size());
+}
+
+Result<std::span<const uint8_t>> VerifyAndDecompress(std::span<const uint8_t> stored, const ChunkInfo& c, uint64_t file_id, size_t index,
+                                                     std::vector<uint8_t>* raw, const std::string& context) {
+  const uint64_t actual = codecs::Checksum64(stored.data(), stored.size(), ChunkSeed(file_id, index));
+  if (kCheckChecksums && actual != c.checksum) {
+    return Status::Corruption(context + ": checksum mismatch: directory says " + std::to_string(c.checksum) + ", computed " + std::to_string(actual) +
+                              " over " + std::to_string(stored.size()) + " bytes (format-spec §3.6)");
+  }
+  if (c.codec == static_cast<uint8_t>(codecs::Codec::kNone)) {
+    if (c.raw_len != stored.size()) {
+      return Status::Corruption(context + ": uncompressed chunk has stored_len " + std::to_string(stored.size()) + " != raw_len " + std::to_string(c.raw_len) + " (format-spec §2.4)");
+    }
+    return stored;
+  }
+  const auto codec = static_cast<codecs::Codec>(c.codec);
+  Status s = codecs::CheckDecompressedSize(codec, stored, c.raw_len);
+  if (s.ok()) {
+    raw->resize(c.raw_len);
+    s = codecs::Decompress(codec, stored, raw->data(), c.raw_len);
+  }
+  if (!s.ok()) return Status::Corruption(context + ": " + s.message() + " (format-spec §3.5)");
+  return std::span<const uint8_t>(raw->data(), c.raw_len);
 }
 
 void ChunkDecoder::Shrink() {

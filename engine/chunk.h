@@ -27,6 +27,14 @@ struct ChunkRows {
 void EncodeChunk(const ChunkRows& rows, ValueType type, bool shuffle_floats, std::vector<uint8_t>* payload,
                  ChunkInfo* info);
 
+// format-spec §3.6 then §3.5: checks the stored bytes of chunk `index`
+// against the directory checksum, then returns the raw payload: the stored
+// bytes themselves (codec 0) or their decompression into *raw (the codec's
+// size claim is checked before raw_len bytes are allocated). `context`
+// (file and chunk) prefixes errors. The result points into `stored` or *raw.
+Result<std::span<const uint8_t>> VerifyAndDecompress(std::span<const uint8_t> stored, const ChunkInfo& c, uint64_t file_id, size_t index,
+                                                     std::vector<uint8_t>* raw, const std::string& context);
+
 // Reads rows from a chunk payload. The payload must stay alive and
 // unchanged while the decoder is used; `context` prefixes error messages
 // (file and chunk).

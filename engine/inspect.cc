@@ -10,8 +10,8 @@
 
 #include "codecs/bitpack.h"
 #include "codecs/block_codec.h"
-#include "codecs/checksum.h"
 #include "codecs/compress.h"
+#include "engine/chunk.h"
 #include "engine/format.h"
 #include "slaf/file.h"
 #include "slaf/segment.h"
@@ -70,24 +70,13 @@ struct StreamSizes {
   uint32_t counts = 0, cols = 0, values = 0;
 };
 
-// Reads chunk i's stored bytes, checks the checksum, decompresses.
-Status ReadPayload(const io::RandomAccessFile& f, const SegmentInfo& info, size_t i, std::vector<uint8_t>* stored,
-                   std::vector<uint8_t>* raw) {
+// Reads chunk i's stored bytes and returns its verified raw payload.
+Result<std::span<const uint8_t>> ReadPayload(const io::RandomAccessFile& f, const SegmentInfo& info, size_t i, std::vector<uint8_t>* stored,
+                                             std::vector<uint8_t>* raw) {
   const ChunkInfo& c = info.chunks[i];
   stored->resize(c.stored_len);
   SLAF_RETURN_IF_ERROR(f.ReadAt(c.offset, c.stored_len, stored->data()));
-  const uint64_t sum = codecs::Checksum64(stored->data(), stored->size(), engine::ChunkSeed(info.file_id, i));
-  if (sum != c.checksum) {
-    return Status::Corruption(f.name() + ": chunk " + std::to_string(i) + " at offset " + std::to_string(c.offset) + ": checksum mismatch (format-spec §3.6)");
-  }
-  const auto codec = static_cast<codecs::Codec>(c.codec);
-  Status s = codecs::CheckDecompressedSize(codec, *stored, c.raw_len);  // before allocating raw_len
-  if (s.ok()) {
-    raw->resize(c.raw_len);
-    s = codecs::Decompress(codec, *stored, raw->data(), c.raw_len);
-  }
-  if (!s.ok()) return s.WithContext(f.name() + ": chunk " + std::to_string(i));
-  return Status::OK();
+  return engine::VerifyAndDecompress(*stored, c, info.file_id, i, raw, f.name() + ": chunk " + std::to_string(i) + " at offset " + std::to_string(c.offset));
 }
 
 }  // namespace
@@ -133,9 +122,10 @@ Status InspectSegment(const io::RandomAccessFile& file, const InspectOptions& op
     if (opt.chunks) {
       // Full check: checksum, every stream decoded, zone map matches.
       Status s = (*opened)->VerifyChunk(i);
-      if (s.ok()) s = ReadPayload(file, info, i, &stored, &raw);
-      if (s.ok() && raw.size() >= engine::kChunkHeaderSize) {
-        ss = {Load<uint32_t>(raw.data()), Load<uint32_t>(raw.data() + 4), Load<uint32_t>(raw.data() + 8)};
+      if (s.ok()) {
+        auto payload = ReadPayload(file, info, i, &stored, &raw);  // raw_len >= 16 (footer checks)
+        if (payload.ok()) ss = {Load<uint32_t>(payload->data()), Load<uint32_t>(payload->data() + 4), Load<uint32_t>(payload->data() + 8)};
+        else s = payload.status();
       }
       status = s.ok() ? "ok" : "BAD";
       if (!s.ok() && first_error.ok()) first_error = s;
@@ -214,11 +204,11 @@ Status HexDumpChunk(const io::RandomAccessFile& file, size_t chunk, std::string*
   o += Fmt("rows %" PRIu64 "..%" PRIu64 " (%u), nnz %u, stored cols [%u, %u], values [%g, %g], sum %.17g, checksum %016" PRIx64 " (XXH3-64, seed file_id ^ (index+1)*0x9E3779B97F4A7C15)\n\n",
            c.first_row, c.first_row + c.n_rows, c.n_rows, c.nnz, c.min_col, c.max_col, c.min_value, c.max_value, c.sum, c.checksum);
   std::vector<uint8_t> stored, raw;
-  Status s = ReadPayload(file, info, chunk, &stored, &raw);
-  if (!s.ok()) {
-    o += "ERROR: " + s.ToString() + "\nstored bytes:\n";
+  auto payload = ReadPayload(file, info, chunk, &stored, &raw);
+  if (!payload.ok()) {
+    o += "ERROR: " + payload.status().ToString() + "\nstored bytes:\n";
     DumpBytes(stored.data(), stored.size(), c.offset, "", &o);
-    return s;
+    return payload.status();
   }
   uint64_t base = c.offset;
   if (c.codec != 0) {
@@ -229,14 +219,14 @@ Status HexDumpChunk(const io::RandomAccessFile& file, size_t chunk, std::string*
   } else {
     o += "payload (uncompressed), file offsets:\n";
   }
-  const uint8_t* p = raw.data();
+  const uint8_t* p = payload->data();
   const uint32_t cl = Load<uint32_t>(p), gl = Load<uint32_t>(p + 4), vl = Load<uint32_t>(p + 8);
   DumpBytes(p, 4, base, Fmt("counts_len = %u", cl), &o);
   DumpBytes(p + 4, 4, base + 4, Fmt("cols_len = %u", gl), &o);
   DumpBytes(p + 8, 4, base + 8, Fmt("values_len = %u", vl), &o);
   DumpBytes(p + 12, 4, base + 12, "reserved (0)", &o);
   const uint8_t* q = p + engine::kChunkHeaderSize;
-  if (16ull + cl + gl + vl != raw.size()) {
+  if (16ull + cl + gl + vl != payload->size()) {
     o += "stream lengths do not add up to raw_len\n";
     return Status::Corruption(file.name() + ": chunk " + std::to_string(chunk) + ": stream lengths do not add up (format-spec §4.2)");
   }

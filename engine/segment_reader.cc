@@ -6,7 +6,6 @@
 #include <cstring>
 
 #include "codecs/checksum.h"
-#include "codecs/compress.h"
 #include "engine/chunk.h"
 #include "engine/format.h"
 #include "slaf/file.h"
@@ -153,27 +152,8 @@ class SegmentReaderImpl final : public SegmentReader {
   Status ParseChunk(size_t i, LoadedChunk* lc) const {
     const ChunkInfo& c = info_.chunks[i];
     lc->context = file_->name() + ": chunk " + std::to_string(i) + " at offset " + std::to_string(c.offset);
-    const uint64_t actual = codecs::Checksum64(lc->stored.data(), c.stored_len, ChunkSeed(info_.file_id, i));
-    if (kCheckChecksums && actual != c.checksum) {
-      return Status::Corruption(lc->context + ": checksum mismatch: directory says " + std::to_string(c.checksum) + ", computed " + std::to_string(actual) +
-                                " over " + std::to_string(c.stored_len) + " bytes (format-spec §3.6)");
-    }
-    std::span<const uint8_t> payload(lc->stored.data(), c.stored_len);
-    if (c.codec != static_cast<uint8_t>(codecs::Codec::kNone)) {
-      // Check the codec's own size claim before allocating raw_len bytes.
-      const auto codec = static_cast<codecs::Codec>(c.codec);
-      Status s = codecs::CheckDecompressedSize(codec, payload, c.raw_len);
-      if (s.ok()) {
-        lc->raw.resize(c.raw_len);
-        s = codecs::Decompress(codec, payload, lc->raw.data(), c.raw_len);
-      }
-      if (!s.ok()) {
-          return Status::Corruption(lc->context + ": " + s.message() + " (format-spec §3.5)");
-      }
-      payload = {lc->raw.data(), c.raw_len};
-    } else if (c.raw_len != c.stored_len) {
-      return Status::Corruption(lc->context + ": uncompressed chunk has stored_len " + std::to_string(c.stored_len) + " != raw_len " + std::to_string(c.raw_len) + " (format-spec §2.4)");
-    }
+    std::span<const uint8_t> payload;
+    SLAF_ASSIGN_OR_RETURN(payload, VerifyAndDecompress({lc->stored.data(), c.stored_len}, c, info_.file_id, i, &lc->raw, lc->context));
     return lc->decoder.Init(payload, c, info_.n_cols, &lc->context);
   }
 
