@@ -252,6 +252,14 @@ void Accumulate(const slaf::CsrMatrix& m, uint64_t* nnz, double* sum) {
 
 std::string NnzSum(uint64_t nnz, double sum) { return "{\"nnz\": " + std::to_string(nnz) + ", \"sum\": " + Num(sum) + "}"; }
 
+// The check of a query answered as one CSR result.
+std::string NnzSumOf(const slaf::CsrMatrix& m) {
+  uint64_t nnz = 0;
+  double sum = 0;
+  Accumulate(m, &nnz, &sum);
+  return NnzSum(nnz, sum);
+}
+
 class Runner {
  public:
   Runner(Store* s, const std::string& data_dir) : s_(s), data_dir_(data_dir) {}
@@ -268,10 +276,7 @@ class Runner {
         rows.push_back(row);
       }
       if (!Check(s_->x->ReadRowList(rows, &m), &o)) return o;
-      uint64_t nnz = 0;
-      double sum = 0;
-      Accumulate(m, &nnz, &sum);
-      o.check = NnzSum(nnz, sum);
+      o.check = NnzSumOf(m);
     } else if (kind == "genes_by_id") {
       slaf::ScanOptions so;
       for (auto id : sc["gene_ids"].get_array()) {
@@ -290,10 +295,7 @@ class Runner {
       for (auto v : sc["cells"].get_array()) rows.push_back(uint64_t(v));
       for (auto v : sc["genes"].get_array()) cols.push_back(static_cast<uint32_t>(uint64_t(v)));
       if (!Check(s_->x->ReadSubmatrix(rows, cols, &m), &o)) return o;
-      uint64_t nnz = 0;
-      double sum = 0;
-      Accumulate(m, &nnz, &sum);
-      o.check = NnzSum(nnz, sum);
+      o.check = NnzSumOf(m);
     } else if (kind == "full_scan") {
       slaf::ScanOptions so;
       so.want_indices = false;  // projection pushdown: only the value stream is decoded
