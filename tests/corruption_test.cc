@@ -287,6 +287,22 @@ Crafted Parse(const Original& o) {
   return c;
 }
 
+// ReadEverything under the allocation guard. Returns false (and records a
+// failure) when the reader tried a single allocation over kAllocCap.
+bool GuardedReadEverything(const Original& o, const std::vector<uint8_t>& bytes, Status* s, bool* same) {
+  g_largest = 0;
+  g_guard = true;
+  try {
+    *s = ReadEverything(o, bytes, same);
+  } catch (const std::bad_alloc&) {
+    g_guard = false;
+    ADD_FAILURE() << "reader tried to allocate " << g_largest.load() << " bytes at once";
+    return false;
+  }
+  g_guard = false;
+  return true;
+}
+
 // Reads everything under the allocation guard; the read must fail quickly
 // with a well-formed error and allocate no more than kAllocCap at once.
 void ExpectRejected(const Original& o, const Crafted& c, const std::string& what) {
@@ -294,15 +310,7 @@ void ExpectRejected(const Original& o, const Crafted& c, const std::string& what
   bool same = false;
   Status s;
   const auto start = std::chrono::steady_clock::now();
-  g_largest = 0;
-  g_guard = true;
-  try {
-    s = ReadEverything(o, c.bytes, &same);
-  } catch (const std::bad_alloc&) {
-    g_guard = false;
-    FAIL() << "reader tried to allocate " << g_largest.load() << " bytes at once";
-  }
-  g_guard = false;
+  if (!GuardedReadEverything(o, c.bytes, &s, &same)) return;
   const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   EXPECT_FALSE(s.ok()) << "crafted file was accepted";
   EXPECT_TRUE(WellFormedError(o, s));
@@ -397,17 +405,9 @@ TEST(CraftedFooter, HugeColumnCountWithoutPermutation) {
   Crafted c = Parse(o);
   Store<uint32_t>(c.footer() + 16, 0x80000000u);
   c.Seal();
-  g_largest = 0;
-  g_guard = true;
   Status s;
   bool same = false;
-  try {
-    s = ReadEverything(o, c.bytes, &same);
-  } catch (const std::bad_alloc&) {
-    g_guard = false;
-    FAIL() << "reader tried to allocate " << g_largest.load() << " bytes at once";
-  }
-  g_guard = false;
+  if (!GuardedReadEverything(o, c.bytes, &s, &same)) return;
   EXPECT_TRUE(s.ok()) << s.ToString();
   EXPECT_FALSE(same) << "n_cols differs from the original";
 }
