@@ -1,0 +1,761 @@
+// Dataset: one version of a dataset, opened from its manifest. Files are
+// opened on first use and cached; every file's size is checked against the
+// manifest before its footer is trusted.
+#include "slaf/dataset.h"
+
+#include <xxhash.h>
+
+#include <algorithm>
+#include <cmath>
+#include <mutex>
+#include <unordered_map>
+
+#include "engine/csr_util.h"
+
+namespace slaf {
+
+// ---------------------------------------------------------------- versions
+
+Result<std::shared_ptr<io::ObjectStore>> OpenStore(const std::string& uri, bool create) {
+  std::string path = uri;
+  if (path.rfind("file://", 0) == 0) path = path.substr(7);
+  for (const char* scheme : {"http://", "https://", "s3://"}) {
+    if (path.rfind(scheme, 0) == 0) {
+      return Status::NotSupported(uri + ": remote datasets (" + std::string(scheme) +
+                                  ") are not supported by this build yet; copy the dataset to a local directory");
+    }
+  }
+  return io::OpenLocalStore(path, create);
+}
+
+namespace {
+
+// Parses "_versions/<20 digits>.json"; 0 if the key is something else.
+uint64_t VersionOfKey(const std::string& key) {
+  const std::string prefix = "_versions/";
+  if (key.size() != prefix.size() + 25 || key.compare(0, prefix.size(), prefix) != 0 ||
+      key.compare(key.size() - 5, 5, ".json") != 0) {
+    return 0;
+  }
+  uint64_t v = 0;
+  for (size_t i = prefix.size(); i < prefix.size() + 20; ++i) {
+    const char c = key[i];
+    if (c < '0' || c > '9') return 0;
+    v = v * 10 + static_cast<uint64_t>(c - '0');
+  }
+  return v;
+}
+
+Result<std::vector<uint64_t>> ListedVersions(io::ObjectStore* store) {
+  Result<std::vector<io::ObjectEntry>> entries = store->List("_versions/");
+  if (!entries.ok()) {
+    if (entries.status().IsNotFound()) return std::vector<uint64_t>{};
+    return entries.status();
+  }
+  std::vector<uint64_t> out;
+  for (const io::ObjectEntry& e : *entries) {
+    if (uint64_t v = VersionOfKey(e.key)) out.push_back(v);
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+bool ManifestExists(io::ObjectStore* store, uint64_t v) { return store->OpenRead(ManifestKey(v)).ok(); }
+
+Result<Manifest> ReadManifest(io::ObjectStore* store, uint64_t version) {
+  const std::string key = ManifestKey(version);
+  Result<std::vector<uint8_t>> bytes = store->Get(key);
+  if (!bytes.ok()) {
+    if (bytes.status().IsNotFound()) {
+      return Status::NotFound(store->location() + ": version " + std::to_string(version) + " does not exist (" + key + ")");
+    }
+    return bytes.status();
+  }
+  SLAF_ASSIGN_OR_RETURN(Manifest m, Manifest::Parse(*bytes, store->location() + "/" + key));
+  if (m.version != version) {
+    return Status::Corruption(store->location() + "/" + key + ": manifest says version " + std::to_string(m.version));
+  }
+  return m;
+}
+
+}  // namespace
+
+Result<uint64_t> LatestVersion(io::ObjectStore* store) {
+  uint64_t v = 0;
+  Result<std::vector<uint8_t>> hint = store->Get(kLatestKey);
+  if (hint.ok()) {
+    const std::string text(hint->begin(), hint->end());
+    char* end = nullptr;
+    const unsigned long long h = std::strtoull(text.c_str(), &end, 10);
+    if (end != text.c_str() && h > 0 && ManifestExists(store, h)) v = h;
+  }
+  if (v == 0) {
+    // No usable hint (a crash before it was written, or a vacuum): list.
+    SLAF_ASSIGN_OR_RETURN(std::vector<uint64_t> listed, ListedVersions(store));
+    if (!listed.empty()) v = listed.back();
+  }
+  // The hint is advisory and may lag: probe forward.
+  while (ManifestExists(store, v + 1)) ++v;
+  return v;
+}
+
+Result<std::vector<VersionInfo>> ListVersions(io::ObjectStore* store) {
+  SLAF_ASSIGN_OR_RETURN(std::vector<uint64_t> listed, ListedVersions(store));
+  std::vector<VersionInfo> out;
+  for (uint64_t v : listed) {
+    SLAF_ASSIGN_OR_RETURN(Manifest m, ReadManifest(store, v));
+    out.push_back({m.version, m.parent, m.timestamp_ms, m.operation, m.message, m.n_cells, m.n_genes, m.x.nnz()});
+  }
+  return out;
+}
+
+double AxisStats::variance(size_t i) const {
+  if (n < 2) return 0.0;
+  const double nn = static_cast<double>(n);
+  const double mean = sum[i] / nn;
+  const double v = (sum_sq[i] - nn * mean * mean) / (nn - 1.0);
+  return v > 0 ? v : 0.0;
+}
+
+uint64_t Dataset::bytes_on_disk() const {
+  uint64_t b = 0;
+  for (const FileRef* f : manifest().Files()) b += f->size;
+  return b;
+}
+
+// ---------------------------------------------------------------- dataset
+
+namespace {
+
+// Three-valued logic for predicates: kFalse < kUnknown < kTrue, so AND is
+// min, OR is max and NOT is 2 - x (SQL semantics for nulls).
+constexpr uint8_t kFalse = 0, kUnknown = 1, kTrue = 2;
+
+class DatasetImpl final : public Dataset {
+ public:
+  DatasetImpl(std::shared_ptr<io::ObjectStore> store, Manifest m) : store_(std::move(store)), m_(std::move(m)) {}
+
+  const Manifest& manifest() const override { return m_; }
+  io::ObjectStore* store() const override { return store_.get(); }
+
+  Result<Table> obs(std::span<const std::string> columns) const override { return ReadTable(m_.obs, "obs", columns); }
+  Result<Table> var(std::span<const std::string> columns) const override { return ReadTable(m_.var, "var", columns); }
+
+  Result<std::vector<uint64_t>> cells(const Predicate& p) const override {
+    SLAF_ASSIGN_OR_RETURN(std::vector<uint8_t> mask, Evaluate(m_.obs, "obs", p));
+    std::vector<uint64_t> ids;
+    for (uint64_t i = 0; i < mask.size(); ++i) if (mask[i] == kTrue) ids.push_back(i);
+    return ids;
+  }
+  Result<std::vector<uint32_t>> genes(const Predicate& p) const override {
+    SLAF_ASSIGN_OR_RETURN(std::vector<uint8_t> mask, Evaluate(m_.var, "var", p));
+    std::vector<uint32_t> ids;
+    for (uint32_t i = 0; i < mask.size(); ++i) if (mask[i] == kTrue) ids.push_back(i);
+    return ids;
+  }
+
+  Result<std::vector<uint64_t>> cells_by_name(std::span<const std::string> names) const override {
+    return ByName(m_.obs, "obs", names);
+  }
+  Result<std::vector<uint32_t>> genes_by_name(std::span<const std::string> names) const override {
+    SLAF_ASSIGN_OR_RETURN(std::vector<uint64_t> ids, ByName(m_.var, "var", names));
+    return std::vector<uint32_t>(ids.begin(), ids.end());
+  }
+
+  Status ReadCellRange(uint64_t begin, uint64_t end, CsrMatrix* out, const std::string& layer) const override {
+    SLAF_ASSIGN_OR_RETURN(const MatrixEntry* mx, Matrix(layer));
+    if (begin > end || end > m_.n_cells) {
+      return Status::InvalidArgument("cell range [" + std::to_string(begin) + ", " + std::to_string(end) +
+                                     ") is outside the dataset's " + std::to_string(m_.n_cells) + " cells");
+    }
+    out->Clear(m_.n_genes, mx->value_type);
+    CsrMatrix part;
+    for (size_t s = SegmentOf(*mx, begin); s < mx->segments.size() && begin < end; ++s) {
+      const SegmentRef& ref = mx->segments[s];
+      const uint64_t seg_end = ref.first_cell + ref.n_cells;
+      const uint64_t stop = std::min(end, seg_end);
+      if (stop <= begin) continue;
+      SLAF_ASSIGN_OR_RETURN(std::shared_ptr<SegmentReader> r, Segment(ref, mx->value_type));
+      if (begin == 0 && stop == end && out->n_rows == 0 && s + 1 == mx->segments.size()) {
+        return r->ReadRows(begin - ref.first_cell, stop - ref.first_cell, out);
+      }
+      SLAF_RETURN_IF_ERROR(r->ReadRows(begin - ref.first_cell, stop - ref.first_cell, &part));
+      engine::AppendCsr(part, out);
+      begin = stop;
+    }
+    return Status::OK();
+  }
+
+  Status ReadCells(std::span<const uint64_t> cells, std::span<const uint32_t> genes, CsrMatrix* out,
+                   const std::string& layer) const override {
+    SLAF_ASSIGN_OR_RETURN(const MatrixEntry* mx, Matrix(layer));
+    for (uint64_t c : cells) {
+      if (c >= m_.n_cells) {
+        return Status::InvalidArgument("cell id " + std::to_string(c) + " is out of range (the dataset has " +
+                                       std::to_string(m_.n_cells) + " cells)");
+      }
+    }
+    for (uint32_t g : genes) {
+      if (g >= m_.n_genes) {
+        return Status::InvalidArgument("gene id " + std::to_string(g) + " is out of range (the dataset has " +
+                                       std::to_string(m_.n_genes) + " genes)");
+      }
+    }
+    const uint32_t out_cols = genes.empty() ? m_.n_genes : static_cast<uint32_t>(genes.size());
+    if (cells.empty()) {
+      out->Clear(out_cols, mx->value_type);
+      return Status::OK();
+    }
+    // Group the requested rows by segment, remembering their output slots.
+    std::vector<std::vector<uint64_t>> local(mx->segments.size()), slots(mx->segments.size());
+    size_t used = 0;
+    for (size_t i = 0; i < cells.size(); ++i) {
+      const size_t s = SegmentOf(*mx, cells[i]);
+      if (local[s].empty()) ++used;
+      local[s].push_back(cells[i] - mx->segments[s].first_cell);
+      slots[s].push_back(i);
+    }
+    std::vector<CsrMatrix> parts(mx->segments.size());
+    for (size_t s = 0; s < mx->segments.size(); ++s) {
+      if (local[s].empty()) continue;
+      SLAF_ASSIGN_OR_RETURN(std::shared_ptr<SegmentReader> r, Segment(mx->segments[s], mx->value_type));
+      CsrMatrix* dst = used == 1 ? out : &parts[s];
+      if (genes.empty()) {
+        SLAF_RETURN_IF_ERROR(r->ReadRowList(local[s], dst));
+      } else {
+        SLAF_RETURN_IF_ERROR(r->ReadSubmatrix(local[s], genes, dst));
+      }
+      if (used == 1) return Status::OK();
+    }
+    engine::ScatterRows(parts, slots, cells.size(), out_cols, mx->value_type, out);
+    return Status::OK();
+  }
+
+  Result<std::unique_ptr<CellBlockIterator>> IterateCells(std::vector<uint64_t> cells, uint32_t block_cells,
+                                                          const std::string& layer) const override;
+
+  Result<AxisStats> GeneStats(std::span<const uint64_t> cells, const std::string& layer) const override {
+    return Stats(cells, layer, /*per_gene=*/true);
+  }
+  Result<AxisStats> CellStats(std::span<const uint64_t> cells, const std::string& layer) const override {
+    return Stats(cells, layer, /*per_gene=*/false);
+  }
+
+  Result<DenseMatrix> obsm(const std::string& name) const override { return ReadDense(m_.obsm, "obsm", name); }
+  Result<DenseMatrix> varm(const std::string& name) const override { return ReadDense(m_.varm, "varm", name); }
+
+  VerifyReport Verify(const std::function<void(uint64_t, uint64_t)>& progress) const override;
+
+ private:
+  std::string Where(const FileRef& f) const { return store_->location() + "/" + f.path; }
+
+  Result<const MatrixEntry*> Matrix(const std::string& layer) const {
+    if (layer.empty() || layer == "X") return &m_.x;
+    auto it = m_.layers.find(layer);
+    if (it == m_.layers.end()) {
+      std::string known;
+      for (const auto& [name, _] : m_.layers) known += (known.empty() ? "" : ", ") + name;
+      return Status::NotFound("no layer \"" + layer + "\" in version " + std::to_string(m_.version) +
+                              " (layers: " + (known.empty() ? "none" : known) + ")");
+    }
+    return &it->second;
+  }
+
+  // Index of the segment holding `cell` (cell < n_cells).
+  static size_t SegmentOf(const MatrixEntry& mx, uint64_t cell) {
+    auto it = std::upper_bound(mx.segments.begin(), mx.segments.end(), cell,
+                               [](uint64_t c, const SegmentRef& s) { return c < s.first_cell; });
+    return static_cast<size_t>(it - mx.segments.begin()) - 1;
+  }
+
+  // Opens a listed file and checks its size against the manifest.
+  Result<std::shared_ptr<io::RandomAccessFile>> OpenFile(const FileRef& f) const {
+    Result<std::shared_ptr<io::RandomAccessFile>> file = store_->OpenRead(f.path);
+    if (!file.ok()) {
+      if (file.status().IsNotFound()) {
+        return Status::NotFound(Where(f) + ": listed by version " + std::to_string(m_.version) +
+                                " but missing (removed by vacuum, or the dataset was copied incompletely)");
+      }
+      return file.status();
+    }
+    if ((*file)->size() != f.size) {
+      return Status::Corruption(Where(f) + ": " + std::to_string((*file)->size()) + " bytes, but the manifest of version " +
+                                std::to_string(m_.version) + " says " + std::to_string(f.size));
+    }
+    return file;
+  }
+
+  Result<std::shared_ptr<SegmentReader>> Segment(const SegmentRef& ref, ValueType type) const {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      auto it = segments_.find(ref.path);
+      if (it != segments_.end()) return it->second;
+    }
+    SLAF_ASSIGN_OR_RETURN(std::shared_ptr<io::RandomAccessFile> file, OpenFile(ref));
+    SLAF_ASSIGN_OR_RETURN(std::unique_ptr<SegmentReader> r, SegmentReader::Open(file));
+    const SegmentInfo& info = r->info();
+    if (info.n_rows != ref.n_cells || info.n_cols != m_.n_genes || info.value_type != type || info.nnz != ref.nnz) {
+      return Status::Corruption(Where(ref) + ": segment holds " + std::to_string(info.n_rows) + " x " +
+                                std::to_string(info.n_cols) + " with " + std::to_string(info.nnz) +
+                                " entries, the manifest says " + std::to_string(ref.n_cells) + " x " +
+                                std::to_string(m_.n_genes) + " with " + std::to_string(ref.nnz));
+    }
+    std::shared_ptr<SegmentReader> shared(std::move(r));
+    std::lock_guard<std::mutex> lock(mu_);
+    return segments_.emplace(ref.path, shared).first->second;
+  }
+
+  Result<std::shared_ptr<TableReader>> TableFile(const TableFileRef& ref) const {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      auto it = tables_.find(ref.path);
+      if (it != tables_.end()) return it->second;
+    }
+    SLAF_ASSIGN_OR_RETURN(std::shared_ptr<io::RandomAccessFile> file, OpenFile(ref));
+    SLAF_ASSIGN_OR_RETURN(std::unique_ptr<TableReader> r, TableReader::Open(file));
+    if (r->info().n_rows != ref.n_rows) {
+      return Status::Corruption(Where(ref) + ": table has " + std::to_string(r->info().n_rows) +
+                                " rows, the manifest says " + std::to_string(ref.n_rows));
+    }
+    std::shared_ptr<TableReader> shared(std::move(r));
+    std::lock_guard<std::mutex> lock(mu_);
+    return tables_.emplace(ref.path, shared).first->second;
+  }
+
+  // One column of obs/var, assembled from its files.
+  Status ReadColumn(const TableEntry& t, const ColumnSchema& c, Column* out) const {
+    std::vector<Column> pieces;
+    for (size_t k = 0; k < c.files.size(); ++k) {
+      const TableFileRef& ref = t.files[c.files[k]];
+      SLAF_ASSIGN_OR_RETURN(std::shared_ptr<TableReader> r, TableFile(ref));
+      const int idx = r->info().FindColumn(c.name);
+      if (idx < 0 || r->info().columns[idx].type != c.type) {
+        return Status::Corruption(Where(ref) + ": has no " + std::string(ColumnTypeName(c.type)) + " column \"" + c.name +
+                                  "\" although the manifest of version " + std::to_string(m_.version) + " says so");
+      }
+      Column* dst = c.files.size() == 1 ? out : &pieces.emplace_back();
+      SLAF_RETURN_IF_ERROR(r->ReadColumn(static_cast<size_t>(idx), dst));
+      if (c.type == ColumnType::kCategorical) {
+        SLAF_RETURN_IF_ERROR(engine::RemapCategories(c.categories, dst).WithContext(Where(ref) + " column " + c.name));
+      }
+    }
+    if (c.files.size() != 1) engine::ConcatColumns(pieces, out);
+    out->name = c.name;
+    out->type = c.type;
+    out->n_rows = t.n_rows;
+    return Status::OK();
+  }
+
+  Result<const ColumnSchema*> Schema(const TableEntry& t, const char* which, const std::string& name) const {
+    if (const ColumnSchema* c = t.Find(name)) return c;
+    std::string known;
+    for (const ColumnSchema& c : t.columns) known += (known.empty() ? "" : ", ") + c.name;
+    return Status::NotFound(std::string(which) + " has no column \"" + name + "\" (columns: " + known + ")");
+  }
+
+  Result<Table> ReadTable(const TableEntry& t, const char* which, std::span<const std::string> names) const {
+    Table out;
+    out.n_rows = t.n_rows;
+    if (names.empty()) {
+      for (const ColumnSchema& c : t.columns) SLAF_RETURN_IF_ERROR(ReadColumn(t, c, &out.columns.emplace_back()));
+    } else {
+      for (const std::string& n : names) {
+        SLAF_ASSIGN_OR_RETURN(const ColumnSchema* c, Schema(t, which, n));
+        SLAF_RETURN_IF_ERROR(ReadColumn(t, *c, &out.columns.emplace_back()));
+      }
+    }
+    return out;
+  }
+
+  Result<std::vector<uint64_t>> ByName(const TableEntry& t, const char* which, std::span<const std::string> names) const {
+    if (t.index_column.empty()) return Status::NotFound(std::string(which) + " has no index column");
+    SLAF_ASSIGN_OR_RETURN(const ColumnSchema* c, Schema(t, which, t.index_column));
+    Column col;
+    SLAF_RETURN_IF_ERROR(ReadColumn(t, *c, &col));
+    std::unordered_map<std::string_view, uint64_t> pos;
+    pos.reserve(names.size() * 2);
+    for (const std::string& n : names) pos.emplace(n, UINT64_MAX);
+    for (uint64_t i = 0; i < col.n_rows; ++i) {
+      auto it = pos.find(col.str(i));
+      if (it != pos.end() && it->second == UINT64_MAX) it->second = i;
+    }
+    std::vector<uint64_t> ids;
+    for (const std::string& n : names) {
+      const uint64_t id = pos[n];
+      if (id == UINT64_MAX) {
+        return Status::NotFound(std::string(which) + " " + t.index_column + " \"" + n + "\" not found in version " +
+                                std::to_string(m_.version));
+      }
+      ids.push_back(id);
+    }
+    return ids;
+  }
+
+  Result<std::vector<uint8_t>> Evaluate(const TableEntry& t, const char* which, const Predicate& p) const;
+  Result<std::vector<uint8_t>> EvaluateLeaf(const TableEntry& t, const char* which, const Predicate& p) const;
+
+  Result<AxisStats> Stats(std::span<const uint64_t> cells, const std::string& layer, bool per_gene) const;
+
+  Result<DenseMatrix> ReadDense(const std::map<std::string, DenseEntry>& m, const char* which, const std::string& name) const {
+    auto it = m.find(name);
+    if (it == m.end()) return Status::NotFound(std::string(which) + " has no matrix \"" + name + "\"");
+    SLAF_ASSIGN_OR_RETURN(std::shared_ptr<io::RandomAccessFile> file, OpenFile(it->second));
+    SLAF_ASSIGN_OR_RETURN(std::unique_ptr<DenseReader> r, DenseReader::Open(file));
+    if (r->info().n_rows != it->second.n_rows || r->info().n_cols != it->second.n_cols) {
+      return Status::Corruption(Where(it->second) + ": shape differs from the manifest");
+    }
+    DenseMatrix out;
+    SLAF_RETURN_IF_ERROR(r->ReadRows(0, r->info().n_rows, &out));
+    return out;
+  }
+
+  Status VerifyFile(const FileRef& f, int role, VerifyReport* report, uint64_t* done, uint64_t total,
+                    const std::function<void(uint64_t, uint64_t)>& progress) const;
+
+  std::shared_ptr<io::ObjectStore> store_;
+  Manifest m_;
+  mutable std::mutex mu_;
+  mutable std::unordered_map<std::string, std::shared_ptr<SegmentReader>> segments_;
+  mutable std::unordered_map<std::string, std::shared_ptr<TableReader>> tables_;
+};
+
+// ---- predicates
+
+template <typename T>
+bool CompareOp(Predicate::Op op, T a, T b) {
+  switch (op) {
+    case Predicate::Op::kEq: return a == b;
+    case Predicate::Op::kNe: return a != b;
+    case Predicate::Op::kLt: return a < b;
+    case Predicate::Op::kLe: return a <= b;
+    case Predicate::Op::kGt: return a > b;
+    case Predicate::Op::kGe: return a >= b;
+    default: return false;
+  }
+}
+
+std::string ValueText(const Predicate::Value& v) {
+  if (auto* i = std::get_if<int64_t>(&v)) return std::to_string(*i);
+  if (auto* d = std::get_if<double>(&v)) return std::to_string(*d);
+  if (auto* b = std::get_if<bool>(&v)) return *b ? "true" : "false";
+  return "'" + std::get<std::string>(v) + "'";
+}
+
+Result<double> AsNumber(const Predicate::Value& v, const std::string& column) {
+  if (auto* i = std::get_if<int64_t>(&v)) return static_cast<double>(*i);
+  if (auto* d = std::get_if<double>(&v)) return *d;
+  if (auto* b = std::get_if<bool>(&v)) return *b ? 1.0 : 0.0;
+  return Status::InvalidArgument("column \"" + column + "\" is numeric; cannot compare it with " + ValueText(v));
+}
+
+Result<std::vector<uint8_t>> DatasetImpl::Evaluate(const TableEntry& t, const char* which, const Predicate& p) const {
+  using Op = Predicate::Op;
+  if (p.op == Op::kAnd || p.op == Op::kOr) {
+    if (p.children.empty()) return std::vector<uint8_t>(t.n_rows, p.op == Op::kAnd ? kTrue : kFalse);
+    SLAF_ASSIGN_OR_RETURN(std::vector<uint8_t> acc, Evaluate(t, which, p.children[0]));
+    for (size_t k = 1; k < p.children.size(); ++k) {
+      SLAF_ASSIGN_OR_RETURN(std::vector<uint8_t> m, Evaluate(t, which, p.children[k]));
+      if (p.op == Op::kAnd) {
+        for (size_t i = 0; i < acc.size(); ++i) acc[i] = std::min(acc[i], m[i]);
+      } else {
+        for (size_t i = 0; i < acc.size(); ++i) acc[i] = std::max(acc[i], m[i]);
+      }
+    }
+    return acc;
+  }
+  if (p.op == Op::kNot) {
+    if (p.children.size() != 1) return Status::InvalidArgument("NOT takes exactly one condition");
+    SLAF_ASSIGN_OR_RETURN(std::vector<uint8_t> m, Evaluate(t, which, p.children[0]));
+    for (uint8_t& x : m) x = static_cast<uint8_t>(kTrue - x);
+    return m;
+  }
+  return EvaluateLeaf(t, which, p);
+}
+
+Result<std::vector<uint8_t>> DatasetImpl::EvaluateLeaf(const TableEntry& t, const char* which, const Predicate& p) const {
+  using Op = Predicate::Op;
+  SLAF_ASSIGN_OR_RETURN(const ColumnSchema* schema, Schema(t, which, p.column));
+  Column col;
+  SLAF_RETURN_IF_ERROR(ReadColumn(t, *schema, &col));
+  const uint64_t n = col.n_rows;
+  std::vector<uint8_t> out(n);
+  if (p.op == Op::kIsNull || p.op == Op::kIsNotNull) {
+    const bool want_null = p.op == Op::kIsNull;
+    for (uint64_t i = 0; i < n; ++i) out[i] = col.is_null(i) == want_null ? kTrue : kFalse;
+    return out;
+  }
+  if (p.op == Op::kIn ? p.values.empty() : p.values.size() != 1) {
+    return Status::InvalidArgument("condition on \"" + p.column + "\" needs " + (p.op == Op::kIn ? "at least one value" : "one value"));
+  }
+  const Op op = p.op == Op::kIn ? Op::kEq : p.op;
+  switch (col.type) {
+    case ColumnType::kInt64: {
+      // Exact integer comparison when the literal is an integer.
+      for (const Predicate::Value& v : p.values) {
+        if (const int64_t* iv = std::get_if<int64_t>(&v)) {
+          const int64_t b = *iv;
+          for (uint64_t i = 0; i < n; ++i) out[i] |= CompareOp(op, col.ints[i], b) ? kTrue : kFalse;
+        } else {
+          SLAF_ASSIGN_OR_RETURN(double b, AsNumber(v, p.column));
+          for (uint64_t i = 0; i < n; ++i) out[i] |= CompareOp(op, static_cast<double>(col.ints[i]), b) ? kTrue : kFalse;
+        }
+      }
+      break;
+    }
+    case ColumnType::kFloat64:
+    case ColumnType::kBool: {
+      for (const Predicate::Value& v : p.values) {
+        SLAF_ASSIGN_OR_RETURN(double b, AsNumber(v, p.column));
+        if (col.type == ColumnType::kFloat64) {
+          const double* d = col.doubles.data();
+          for (uint64_t i = 0; i < n; ++i) out[i] |= CompareOp(op, d[i], b) ? kTrue : kFalse;
+        } else {
+          for (uint64_t i = 0; i < n; ++i) out[i] |= CompareOp(op, static_cast<double>(col.bools[i]), b) ? kTrue : kFalse;
+        }
+      }
+      break;
+    }
+    case ColumnType::kString:
+    case ColumnType::kCategorical: {
+      std::vector<std::string_view> lits;
+      for (const Predicate::Value& v : p.values) {
+        const std::string* s = std::get_if<std::string>(&v);
+        if (!s) return Status::InvalidArgument("column \"" + p.column + "\" holds strings; cannot compare it with " + ValueText(v));
+        lits.push_back(*s);
+      }
+      auto match = [&](std::string_view x) {
+        for (std::string_view l : lits) if (CompareOp(op, x, l)) return true;
+        return false;
+      };
+      if (col.type == ColumnType::kCategorical) {
+        // Decide once per category, then map codes.
+        std::vector<uint8_t> cat(col.categories.size());
+        for (size_t k = 0; k < cat.size(); ++k) cat[k] = match(col.categories[k]) ? kTrue : kFalse;
+        for (uint64_t i = 0; i < n; ++i) out[i] = cat[col.codes[i]];
+      } else {
+        for (uint64_t i = 0; i < n; ++i) out[i] = match(col.str(i)) ? kTrue : kFalse;
+      }
+      break;
+    }
+  }
+  if (!col.valid.empty()) {
+    for (uint64_t i = 0; i < n; ++i) if (!col.valid[i]) out[i] = kUnknown;
+  }
+  // NaN compares false (and != true) like IEEE; SQL engines differ, so the
+  // spec of Predicate follows C++.
+  return out;
+}
+
+// ---- iteration and aggregates
+
+class BlockIterator final : public CellBlockIterator {
+ public:
+  BlockIterator(const DatasetImpl* ds, std::vector<uint64_t> cells, uint32_t block, std::string layer)
+      : ds_(ds), cells_(std::move(cells)), block_(block), layer_(std::move(layer)) {}
+  Result<bool> Next(CsrMatrix* out, std::vector<uint64_t>* ids) override {
+    const uint64_t total = cells_.empty() ? ds_->n_cells() : cells_.size();
+    if (pos_ >= total) return false;
+    const uint64_t end = std::min<uint64_t>(total, pos_ + block_);
+    ids->clear();
+    if (cells_.empty()) {
+      SLAF_RETURN_IF_ERROR(ds_->ReadCellRange(pos_, end, out, layer_));
+      for (uint64_t c = pos_; c < end; ++c) ids->push_back(c);
+    } else {
+      std::span<const uint64_t> part(cells_.data() + pos_, end - pos_);
+      SLAF_RETURN_IF_ERROR(ds_->ReadCells(part, {}, out, layer_));
+      ids->assign(part.begin(), part.end());
+    }
+    pos_ = end;
+    return true;
+  }
+
+ private:
+  const DatasetImpl* ds_;
+  std::vector<uint64_t> cells_;
+  uint32_t block_;
+  std::string layer_;
+  uint64_t pos_ = 0;
+};
+
+Result<std::unique_ptr<CellBlockIterator>> DatasetImpl::IterateCells(std::vector<uint64_t> cells, uint32_t block_cells,
+                                                                     const std::string& layer) const {
+  if (block_cells == 0) return Status::InvalidArgument("block size must be at least one cell");
+  SLAF_RETURN_IF_ERROR(Matrix(layer).status());
+  for (uint64_t c : cells) {
+    if (c >= m_.n_cells) return Status::InvalidArgument("cell id " + std::to_string(c) + " is out of range");
+  }
+  return std::unique_ptr<CellBlockIterator>(new BlockIterator(this, std::move(cells), block_cells, layer));
+}
+
+Result<AxisStats> DatasetImpl::Stats(std::span<const uint64_t> cells, const std::string& layer, bool per_gene) const {
+  SLAF_ASSIGN_OR_RETURN(const MatrixEntry* mx, Matrix(layer));
+  AxisStats st;
+  const size_t width = per_gene ? m_.n_genes : (cells.empty() ? m_.n_cells : cells.size());
+  st.n = per_gene ? (cells.empty() ? m_.n_cells : cells.size()) : m_.n_genes;
+  st.nnz.assign(width, 0);
+  st.sum.assign(width, 0.0);
+  st.sum_sq.assign(width, 0.0);
+  // Accumulates a block whose row r is output slot slot0 + r (per cell).
+  auto add = [&](const CsrMatrix& b, uint64_t slot0) {
+    for (uint64_t r = 0; r < b.n_rows; ++r) {
+      uint64_t nz = 0;
+      double s = 0, s2 = 0;
+      for (uint64_t k = b.indptr[r]; k < b.indptr[r + 1]; ++k) {
+        const double v = b.value(k);
+        if (per_gene) {
+          const uint32_t g = b.indices[k];
+          st.nnz[g] += 1;
+          st.sum[g] += v;
+          st.sum_sq[g] += v * v;
+        } else {
+          ++nz;
+          s += v;
+          s2 += v * v;
+        }
+      }
+      if (!per_gene) {
+        st.nnz[slot0 + r] += nz;
+        st.sum[slot0 + r] += s;
+        st.sum_sq[slot0 + r] += s2;
+      }
+    }
+  };
+  CsrMatrix block;
+  if (cells.empty()) {
+    // Full pass: stream every segment; per-cell stats need no gene ids.
+    for (const SegmentRef& ref : mx->segments) {
+      SLAF_ASSIGN_OR_RETURN(std::shared_ptr<SegmentReader> r, Segment(ref, mx->value_type));
+      ScanOptions so;
+      so.want_indices = true;
+      so.sorted_indices = false;  // order within a row does not matter here
+      SLAF_ASSIGN_OR_RETURN(std::unique_ptr<SegmentScanner> scan, r->Scan(so));
+      uint64_t first = 0;
+      while (true) {
+        SLAF_ASSIGN_OR_RETURN(bool more, scan->Next(&block, &first));
+        if (!more) break;
+        add(block, ref.first_cell + first);
+      }
+    }
+    return st;
+  }
+  constexpr size_t kBlock = 4096;
+  for (size_t i = 0; i < cells.size(); i += kBlock) {
+    const size_t e = std::min(cells.size(), i + kBlock);
+    SLAF_RETURN_IF_ERROR(ReadCells(cells.subspan(i, e - i), {}, &block, layer));
+    add(block, i);
+  }
+  return st;
+}
+
+// ---- verification
+
+enum Role { kSegmentRole, kTableRole, kDenseRole };
+
+Status DatasetImpl::VerifyFile(const FileRef& f, int role, VerifyReport* report, uint64_t* done, uint64_t total,
+                               const std::function<void(uint64_t, uint64_t)>& progress) const {
+  SLAF_ASSIGN_OR_RETURN(std::shared_ptr<io::RandomAccessFile> file, OpenFile(f));
+  XXH3_state_t* state = XXH3_createState();
+  XXH3_64bits_reset_withSeed(state, 0);
+  std::vector<uint8_t> buf(4 << 20);
+  Status s;
+  for (uint64_t off = 0; off < f.size && s.ok();) {
+    const size_t n = static_cast<size_t>(std::min<uint64_t>(buf.size(), f.size - off));
+    s = file->ReadAt(off, n, buf.data());
+    if (s.ok()) XXH3_64bits_update(state, buf.data(), n);
+    off += n;
+    *done += n;
+    if (progress) progress(*done, total);
+  }
+  const uint64_t h = XXH3_64bits_digest(state);
+  XXH3_freeState(state);
+  SLAF_RETURN_IF_ERROR(s);
+  report->bytes_checked += f.size;
+  if (h != f.xxh3) {
+    char buf2[80];
+    std::snprintf(buf2, sizeof buf2, "xxh3 of the whole file is %016llx, the manifest says %016llx",
+                  static_cast<unsigned long long>(h), static_cast<unsigned long long>(f.xxh3));
+    return Status::Corruption(Where(f) + ": " + buf2);
+  }
+  if (role == kSegmentRole) {
+    SLAF_ASSIGN_OR_RETURN(std::unique_ptr<SegmentReader> r, SegmentReader::Open(file));
+    return r->VerifyAll();
+  }
+  if (role == kTableRole) {
+    SLAF_ASSIGN_OR_RETURN(std::unique_ptr<TableReader> r, TableReader::Open(file));
+    return r->VerifyAll();
+  }
+  SLAF_ASSIGN_OR_RETURN(std::unique_ptr<DenseReader> r, DenseReader::Open(file));
+  return r->VerifyAll();
+}
+
+VerifyReport DatasetImpl::Verify(const std::function<void(uint64_t, uint64_t)>& progress) const {
+  VerifyReport report;
+  std::vector<std::pair<const FileRef*, int>> files;
+  for (const SegmentRef& s : m_.x.segments) files.push_back({&s, kSegmentRole});
+  for (const auto& [_, l] : m_.layers) for (const SegmentRef& s : l.segments) files.push_back({&s, kSegmentRole});
+  for (const TableFileRef& f : m_.obs.files) files.push_back({&f, kTableRole});
+  for (const TableFileRef& f : m_.var.files) files.push_back({&f, kTableRole});
+  for (const auto& [_, d] : m_.obsm) files.push_back({&d, kDenseRole});
+  for (const auto& [_, d] : m_.varm) files.push_back({&d, kDenseRole});
+  uint64_t total = 0, done = 0;
+  for (const auto& [f, _] : files) total += f->size;
+  for (const auto& [f, role] : files) {
+    const uint64_t before = done;
+    Status s = VerifyFile(*f, role, &report, &done, total, progress);
+    done = before + f->size;
+    ++report.files_checked;
+    if (!s.ok()) report.problems.push_back(f->path + ": " + s.ToString());
+  }
+  // Segments also have to agree with the manifest on shape and counts.
+  for (const auto* mx : [&] {
+         std::vector<const MatrixEntry*> v{&m_.x};
+         for (const auto& [_, l] : m_.layers) v.push_back(&l);
+         return v;
+       }()) {
+    for (const SegmentRef& ref : mx->segments) {
+      Result<std::shared_ptr<SegmentReader>> r = Segment(ref, mx->value_type);
+      if (!r.ok() && !r.status().IsNotFound()) {
+        const std::string line = ref.path + ": " + r.status().ToString();
+        if (std::find(report.problems.begin(), report.problems.end(), line) == report.problems.end()) report.problems.push_back(line);
+      }
+    }
+  }
+  return report;
+}
+
+}  // namespace
+
+Result<std::unique_ptr<Dataset>> Dataset::Open(const std::string& uri, const OpenOptions& options) {
+  SLAF_ASSIGN_OR_RETURN(std::shared_ptr<io::ObjectStore> store, OpenStore(uri, /*create=*/false));
+  return Open(std::move(store), options);
+}
+
+Result<std::unique_ptr<Dataset>> Dataset::Open(std::shared_ptr<io::ObjectStore> store, const OpenOptions& options) {
+  uint64_t v = 0;
+  if (options.version) {
+    v = *options.version;
+    if (v == 0) return Status::InvalidArgument("versions start at 1");
+  } else {
+    SLAF_ASSIGN_OR_RETURN(v, LatestVersion(store.get()));
+    if (v == 0) return Status::NotFound(store->location() + ": not a slaf dataset (no _versions/ manifests)");
+  }
+  if (!options.version && options.as_of_ms) {
+    // Walk back from the newest to the first version committed in time.
+    while (true) {
+      Result<Manifest> m = ReadManifest(store.get(), v);
+      if (m.ok() && m->timestamp_ms <= *options.as_of_ms) {
+        return std::unique_ptr<Dataset>(new DatasetImpl(std::move(store), std::move(*m)));
+      }
+      if (!m.ok() && !m.status().IsNotFound()) return m.status();
+      if (v == 1 || (m.ok() && m->parent == 0)) {
+        return Status::NotFound(store->location() + ": no version was committed at or before " +
+                                FormatTimestamp(*options.as_of_ms));
+      }
+      v = m.ok() ? m->parent : v - 1;
+    }
+  }
+  SLAF_ASSIGN_OR_RETURN(Manifest m, ReadManifest(store.get(), v));
+  return std::unique_ptr<Dataset>(new DatasetImpl(std::move(store), std::move(m)));
+}
+
+}  // namespace slaf

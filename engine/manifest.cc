@@ -1,0 +1,475 @@
+// Manifest JSON (format-spec §9): writing with JsonWriter, reading with
+// simdjson's DOM parser plus the strictness rules of §9.3.
+#include "slaf/manifest.h"
+
+#include <simdjson.h>
+
+#include <cinttypes>
+#include <cstdio>
+#include <ctime>
+#include <set>
+
+#include "engine/json.h"
+#include "slaf/store.h"
+
+namespace slaf {
+
+namespace {
+
+constexpr size_t kMaxManifestBytes = 64ull << 20;
+constexpr size_t kMaxDepth = 64;
+constexpr uint64_t kMaxJsonInt = 1ull << 53;
+
+std::string Hex16(uint64_t v) {
+  char buf[17];
+  std::snprintf(buf, sizeof buf, "%016" PRIx64, v);
+  return buf;
+}
+
+const char* ValueTypeName(ValueType t) { return t == ValueType::kUInt32 ? "uint32" : "float32"; }
+const char* DenseTypeName(DenseType t) { return t == DenseType::kFloat32 ? "float32" : "float64"; }
+
+void WriteFileRef(engine::JsonWriter& w, const FileRef& f) {
+  w.Key("path").String(f.path).Key("size").Uint(f.size).Key("xxh3").String(Hex16(f.xxh3));
+}
+
+void WriteMatrix(engine::JsonWriter& w, const MatrixEntry& m) {
+  w.BeginObject().Key("value_type").String(ValueTypeName(m.value_type)).Key("segments").BeginArray();
+  for (const SegmentRef& s : m.segments) {
+    w.BeginObject();
+    WriteFileRef(w, s);
+    w.Key("first_cell").Uint(s.first_cell).Key("n_cells").Uint(s.n_cells).Key("nnz").Uint(s.nnz).EndObject();
+  }
+  w.EndArray().EndObject();
+}
+
+void WriteTable(engine::JsonWriter& w, const TableEntry& t) {
+  w.BeginObject().Key("n_rows").Uint(t.n_rows).Key("index").String(t.index_column).Key("files").BeginArray();
+  for (const TableFileRef& f : t.files) {
+    w.BeginObject();
+    WriteFileRef(w, f);
+    w.Key("first_row").Uint(f.first_row).Key("n_rows").Uint(f.n_rows).EndObject();
+  }
+  w.EndArray().Key("columns").BeginArray();
+  for (const ColumnSchema& c : t.columns) {
+    w.BeginObject().Key("name").String(c.name).Key("type").String(ColumnTypeName(c.type));
+    if (c.type == ColumnType::kCategorical) {
+      w.Key("categories").BeginArray();
+      for (const std::string& s : c.categories) w.String(s);
+      w.EndArray();
+    }
+    w.Key("files").BeginArray();
+    for (uint32_t i : c.files) w.Uint(i);
+    w.EndArray().EndObject();
+  }
+  w.EndArray().EndObject();
+}
+
+void WriteDenseMap(engine::JsonWriter& w, const std::map<std::string, DenseEntry>& m) {
+  w.BeginObject();
+  for (const auto& [name, d] : m) {
+    w.Key(name).BeginObject();
+    WriteFileRef(w, d);
+    w.Key("n_rows").Uint(d.n_rows).Key("n_cols").Uint(d.n_cols).Key("dtype").String(DenseTypeName(d.type)).EndObject();
+  }
+  w.EndObject();
+}
+
+// ---- parsing ----
+
+using simdjson::dom::element;
+using simdjson::dom::element_type;
+using simdjson::dom::object;
+
+class Parser {
+ public:
+  explicit Parser(const std::string& name) : name_(name) {}
+
+  Status Fail(const std::string& where, const std::string& what) const {
+    return Status::Corruption(name_ + ": manifest field " + where + ": " + what + " (format-spec §9)");
+  }
+
+  // Depth and duplicate keys over the whole document.
+  Status CheckStructure(element e, const std::string& where, size_t depth) const {
+    if (depth > kMaxDepth) return Fail(where, "nesting deeper than 64");
+    if (e.type() == element_type::OBJECT) {
+      std::set<std::string_view> keys;
+      for (auto field : object(e)) {
+        if (!keys.insert(field.key).second) return Fail(where, "duplicate key \"" + std::string(field.key) + "\"");
+        SLAF_RETURN_IF_ERROR(CheckStructure(field.value, where + "." + std::string(field.key), depth + 1));
+      }
+    } else if (e.type() == element_type::ARRAY) {
+      size_t i = 0;
+      for (element x : simdjson::dom::array(e)) {
+        SLAF_RETURN_IF_ERROR(CheckStructure(x, where + "[" + std::to_string(i++) + "]", depth + 1));
+      }
+    } else if (e.type() == element_type::INT64) {
+      const int64_t v = int64_t(e);
+      if (v < 0) return Fail(where, "negative number " + std::to_string(v));
+      if (static_cast<uint64_t>(v) > kMaxJsonInt) return Fail(where, "integer above 2^53");
+    } else if (e.type() == element_type::UINT64) {
+      return Fail(where, "integer above 2^53");
+    } else if (e.type() == element_type::STRING) {
+      std::string_view s = std::string_view(e);
+      if (s.find('\0') != std::string_view::npos) return Fail(where, "string contains NUL");
+    }
+    return Status::OK();
+  }
+
+  Result<element> Field(object o, const std::string& where, const char* key) const {
+    element e;
+    if (o[key].get(e) != simdjson::SUCCESS) return Fail(where + "." + key, "missing");
+    return e;
+  }
+  Result<object> Obj(object o, const std::string& where, const char* key) const {
+    SLAF_ASSIGN_OR_RETURN(element e, Field(o, where, key));
+    object r;
+    if (e.get(r) != simdjson::SUCCESS) return Fail(where + "." + key, "not an object");
+    return r;
+  }
+  Result<uint64_t> Uint(object o, const std::string& where, const char* key) const {
+    SLAF_ASSIGN_OR_RETURN(element e, Field(o, where, key));
+    int64_t v;
+    if (e.get(v) != simdjson::SUCCESS || v < 0) return Fail(where + "." + key, "not a non-negative integer");
+    return static_cast<uint64_t>(v);
+  }
+  Result<std::string> Str(object o, const std::string& where, const char* key) const {
+    SLAF_ASSIGN_OR_RETURN(element e, Field(o, where, key));
+    std::string_view s;
+    if (e.get(s) != simdjson::SUCCESS) return Fail(where + "." + key, "not a string");
+    return std::string(s);
+  }
+  Result<simdjson::dom::array> Arr(object o, const std::string& where, const char* key) const {
+    SLAF_ASSIGN_OR_RETURN(element e, Field(o, where, key));
+    simdjson::dom::array a;
+    if (e.get(a) != simdjson::SUCCESS) return Fail(where + "." + key, "not an array");
+    return a;
+  }
+
+  Status FileRefFrom(object o, const std::string& where, FileRef* f) const {
+    SLAF_ASSIGN_OR_RETURN(f->path, Str(o, where, "path"));
+    SLAF_ASSIGN_OR_RETURN(f->size, Uint(o, where, "size"));
+    SLAF_ASSIGN_OR_RETURN(std::string hex, Str(o, where, "xxh3"));
+    if (hex.size() != 16 || hex.find_first_not_of("0123456789abcdef") != std::string::npos) {
+      return Fail(where + ".xxh3", "expected 16 lowercase hex digits, found \"" + hex + "\"");
+    }
+    f->xxh3 = std::stoull(hex, nullptr, 16);
+    return Status::OK();
+  }
+
+  Status MatrixFrom(object o, const std::string& where, MatrixEntry* m) const {
+    SLAF_ASSIGN_OR_RETURN(std::string vt, Str(o, where, "value_type"));
+    if (vt == "uint32") m->value_type = ValueType::kUInt32;
+    else if (vt == "float32") m->value_type = ValueType::kFloat32;
+    else return Status::NotSupported(name_ + ": manifest field " + where + ".value_type: unknown value type \"" + vt + "\"");
+    SLAF_ASSIGN_OR_RETURN(simdjson::dom::array segs, Arr(o, where, "segments"));
+    size_t i = 0;
+    for (element e : segs) {
+      const std::string w = where + ".segments[" + std::to_string(i++) + "]";
+      object so;
+      if (e.get(so) != simdjson::SUCCESS) return Fail(w, "not an object");
+      SegmentRef s;
+      SLAF_RETURN_IF_ERROR(FileRefFrom(so, w, &s));
+      SLAF_ASSIGN_OR_RETURN(s.first_cell, Uint(so, w, "first_cell"));
+      SLAF_ASSIGN_OR_RETURN(s.n_cells, Uint(so, w, "n_cells"));
+      SLAF_ASSIGN_OR_RETURN(s.nnz, Uint(so, w, "nnz"));
+      m->segments.push_back(std::move(s));
+    }
+    return Status::OK();
+  }
+
+  Status TableFrom(object o, const std::string& where, TableEntry* t) const {
+    SLAF_ASSIGN_OR_RETURN(t->n_rows, Uint(o, where, "n_rows"));
+    SLAF_ASSIGN_OR_RETURN(t->index_column, Str(o, where, "index"));
+    SLAF_ASSIGN_OR_RETURN(simdjson::dom::array files, Arr(o, where, "files"));
+    size_t i = 0;
+    for (element e : files) {
+      const std::string w = where + ".files[" + std::to_string(i++) + "]";
+      object fo;
+      if (e.get(fo) != simdjson::SUCCESS) return Fail(w, "not an object");
+      TableFileRef f;
+      SLAF_RETURN_IF_ERROR(FileRefFrom(fo, w, &f));
+      SLAF_ASSIGN_OR_RETURN(f.first_row, Uint(fo, w, "first_row"));
+      SLAF_ASSIGN_OR_RETURN(f.n_rows, Uint(fo, w, "n_rows"));
+      t->files.push_back(std::move(f));
+    }
+    SLAF_ASSIGN_OR_RETURN(simdjson::dom::array cols, Arr(o, where, "columns"));
+    i = 0;
+    for (element e : cols) {
+      const std::string w = where + ".columns[" + std::to_string(i++) + "]";
+      object co;
+      if (e.get(co) != simdjson::SUCCESS) return Fail(w, "not an object");
+      ColumnSchema c;
+      SLAF_ASSIGN_OR_RETURN(c.name, Str(co, w, "name"));
+      SLAF_ASSIGN_OR_RETURN(std::string type, Str(co, w, "type"));
+      Result<ColumnType> ct = ParseColumnType(type);
+      if (!ct.ok()) return Status::NotSupported(name_ + ": manifest field " + w + ".type: unknown column type \"" + type + "\"");
+      c.type = *ct;
+      if (c.type == ColumnType::kCategorical) {
+        SLAF_ASSIGN_OR_RETURN(simdjson::dom::array cats, Arr(co, w, "categories"));
+        for (element x : cats) {
+          std::string_view s;
+          if (x.get(s) != simdjson::SUCCESS) return Fail(w + ".categories", "not a string");
+          c.categories.emplace_back(s);
+        }
+      }
+      SLAF_ASSIGN_OR_RETURN(simdjson::dom::array fidx, Arr(co, w, "files"));
+      for (element x : fidx) {
+        int64_t v;
+        if (x.get(v) != simdjson::SUCCESS || v < 0 || static_cast<uint64_t>(v) >= t->files.size()) {
+          return Fail(w + ".files", "file index out of range (table has " + std::to_string(t->files.size()) + " files)");
+        }
+        c.files.push_back(static_cast<uint32_t>(v));
+      }
+      t->columns.push_back(std::move(c));
+    }
+    return Status::OK();
+  }
+
+  Status DenseMapFrom(object o, const std::string& where, std::map<std::string, DenseEntry>* out) const {
+    for (auto field : o) {
+      const std::string w = where + "." + std::string(field.key);
+      object d;
+      if (field.value.get(d) != simdjson::SUCCESS) return Fail(w, "not an object");
+      DenseEntry e;
+      SLAF_RETURN_IF_ERROR(FileRefFrom(d, w, &e));
+      SLAF_ASSIGN_OR_RETURN(e.n_rows, Uint(d, w, "n_rows"));
+      SLAF_ASSIGN_OR_RETURN(uint64_t nc, Uint(d, w, "n_cols"));
+      if (nc > UINT32_MAX) return Fail(w + ".n_cols", "above 2^32 - 1");
+      e.n_cols = static_cast<uint32_t>(nc);
+      SLAF_ASSIGN_OR_RETURN(std::string dt, Str(d, w, "dtype"));
+      if (dt == "float32") e.type = DenseType::kFloat32;
+      else if (dt == "float64") e.type = DenseType::kFloat64;
+      else return Status::NotSupported(name_ + ": manifest field " + w + ".dtype: unknown \"" + dt + "\"");
+      (*out)[std::string(field.key)] = std::move(e);
+    }
+    return Status::OK();
+  }
+
+ private:
+  const std::string& name_;
+};
+
+Status CheckCoverage(const std::string& what, uint64_t n_rows, uint64_t first, uint64_t count, uint64_t* next) {
+  if (first != *next) {
+    return Status::Corruption(what + " starts at row " + std::to_string(first) + ", expected " + std::to_string(*next) +
+                              " (files must cover the rows in order without gaps, format-spec §9.2)");
+  }
+  if (count > n_rows - *next) return Status::Corruption(what + " runs past row " + std::to_string(n_rows));
+  *next += count;
+  return Status::OK();
+}
+
+Status ValidateMatrix(const std::string& name, const MatrixEntry& m, uint64_t n_cells) {
+  uint64_t next = 0;
+  for (size_t i = 0; i < m.segments.size(); ++i) {
+    const SegmentRef& s = m.segments[i];
+    SLAF_RETURN_IF_ERROR(io::CheckKey(s.path).WithContext(name + " segment " + std::to_string(i)));
+    SLAF_RETURN_IF_ERROR(CheckCoverage(name + " segment " + s.path, n_cells, s.first_cell, s.n_cells, &next));
+  }
+  if (next != n_cells) return Status::Corruption(name + ": segments cover " + std::to_string(next) + " of " + std::to_string(n_cells) + " cells");
+  return Status::OK();
+}
+
+Status ValidateTable(const std::string& name, const TableEntry& t, uint64_t expected_rows) {
+  if (t.n_rows != expected_rows) {
+    return Status::Corruption(name + ": n_rows " + std::to_string(t.n_rows) + " differs from the shape (" +
+                              std::to_string(expected_rows) + ")");
+  }
+  for (const TableFileRef& f : t.files) {
+    SLAF_RETURN_IF_ERROR(io::CheckKey(f.path).WithContext(name));
+    if (f.first_row > t.n_rows || f.n_rows > t.n_rows - f.first_row) {
+      return Status::Corruption(name + ": file " + f.path + " rows out of range");
+    }
+  }
+  std::set<std::string> names;
+  for (const ColumnSchema& c : t.columns) {
+    if (c.name.empty() || !names.insert(c.name).second) return Status::Corruption(name + ": empty or duplicate column name \"" + c.name + "\"");
+    uint64_t next = 0;
+    for (uint32_t fi : c.files) {
+      const TableFileRef& f = t.files[fi];
+      SLAF_RETURN_IF_ERROR(CheckCoverage(name + " column " + c.name + " file " + f.path, t.n_rows, f.first_row, f.n_rows, &next));
+    }
+    if (next != t.n_rows) return Status::Corruption(name + " column " + c.name + ": files cover " + std::to_string(next) + " of " + std::to_string(t.n_rows) + " rows");
+    std::set<std::string_view> cats;
+    for (const std::string& s : c.categories) {
+      if (!cats.insert(s).second) return Status::Corruption(name + " column " + c.name + ": duplicate category \"" + s + "\"");
+    }
+  }
+  if (!t.index_column.empty()) {
+    const ColumnSchema* idx = t.Find(t.index_column);
+    if (!idx || idx->type != ColumnType::kString) return Status::Corruption(name + ": index column \"" + t.index_column + "\" is not a string column");
+  }
+  return Status::OK();
+}
+
+}  // namespace
+
+uint64_t MatrixEntry::nnz() const {
+  uint64_t n = 0;
+  for (const SegmentRef& s : segments) n += s.nnz;
+  return n;
+}
+
+const ColumnSchema* TableEntry::Find(std::string_view name) const {
+  for (const ColumnSchema& c : columns) if (c.name == name) return &c;
+  return nullptr;
+}
+
+std::vector<const FileRef*> Manifest::Files() const {
+  std::vector<const FileRef*> out;
+  for (const SegmentRef& s : x.segments) out.push_back(&s);
+  for (const auto& [_, m] : layers) for (const SegmentRef& s : m.segments) out.push_back(&s);
+  for (const TableFileRef& f : obs.files) out.push_back(&f);
+  for (const TableFileRef& f : var.files) out.push_back(&f);
+  for (const auto& [_, d] : obsm) out.push_back(&d);
+  for (const auto& [_, d] : varm) out.push_back(&d);
+  return out;
+}
+
+Status Manifest::Validate() const {
+  if (version == 0) return Status::Corruption("version 0 is not valid (versions start at 1)");
+  if (parent >= version) return Status::Corruption("parent " + std::to_string(parent) + " is not below version " + std::to_string(version));
+  SLAF_RETURN_IF_ERROR(ValidateMatrix("X", x, n_cells));
+  for (const auto& [name, m] : layers) {
+    SLAF_RETURN_IF_ERROR(io::CheckKey("layers/" + name));
+    SLAF_RETURN_IF_ERROR(ValidateMatrix("layer " + name, m, n_cells));
+  }
+  SLAF_RETURN_IF_ERROR(ValidateTable("obs", obs, n_cells));
+  SLAF_RETURN_IF_ERROR(ValidateTable("var", var, n_genes));
+  for (const auto* m : {&obsm, &varm}) {
+    const bool is_obs = m == &obsm;
+    for (const auto& [name, d] : *m) {
+      SLAF_RETURN_IF_ERROR(io::CheckKey(d.path));
+      const uint64_t want = is_obs ? n_cells : n_genes;
+      if (d.n_rows != want) {
+        return Status::Corruption(std::string(is_obs ? "obsm " : "varm ") + name + ": " + std::to_string(d.n_rows) +
+                                  " rows, expected " + std::to_string(want));
+      }
+    }
+  }
+  // The same file twice would be double-counted by vacuum and verify.
+  std::set<std::string> paths;
+  for (const FileRef* f : Files()) {
+    if (!paths.insert(f->path).second) return Status::Corruption("file " + f->path + " is listed twice");
+  }
+  return Status::OK();
+}
+
+std::string Manifest::ToJson() const {
+  engine::JsonWriter w;
+  w.BeginObject();
+  w.Key("format").String("slaf-dataset");
+  w.Key("format_version").BeginArray().Uint(kDatasetFormatMajor).Uint(kDatasetFormatMinor).EndArray();
+  w.Key("version").Uint(version);
+  w.Key("parent").Uint(parent);
+  w.Key("timestamp_ms").Int(timestamp_ms);
+  w.Key("timestamp").String(FormatTimestamp(timestamp_ms));
+  w.Key("operation").String(operation);
+  w.Key("message").String(message);
+  w.Key("shape").BeginArray().Uint(n_cells).Uint(n_genes).EndArray();
+  w.Key("X");
+  WriteMatrix(w, x);
+  w.Key("layers").BeginObject();
+  for (const auto& [name, m] : layers) {
+    w.Key(name);
+    WriteMatrix(w, m);
+  }
+  w.EndObject();
+  w.Key("obs");
+  WriteTable(w, obs);
+  w.Key("var");
+  WriteTable(w, var);
+  w.Key("obsm");
+  WriteDenseMap(w, obsm);
+  w.Key("varm");
+  WriteDenseMap(w, varm);
+  w.Key("uns").Raw(uns_json);
+  w.EndObject();
+  return w.str() + "\n";
+}
+
+Result<Manifest> Manifest::Parse(std::span<const uint8_t> json, const std::string& name) {
+  if (json.size() > kMaxManifestBytes) return Status::Corruption(name + ": manifest larger than 64 MiB (format-spec §9.3)");
+  simdjson::dom::parser parser;
+  if (parser.allocate(std::max<size_t>(json.size(), 64), kMaxDepth + 1) != simdjson::SUCCESS) {
+    return Status::IOError(name + ": cannot allocate the JSON parser");
+  }
+  simdjson::padded_string padded(reinterpret_cast<const char*>(json.data()), json.size());
+  element doc;
+  if (auto err = parser.parse(padded).get(doc); err != simdjson::SUCCESS) {
+    return Status::Corruption(name + ": manifest is not valid JSON: " + simdjson::error_message(err) + " (format-spec §9)");
+  }
+  Parser p(name);
+  SLAF_RETURN_IF_ERROR(p.CheckStructure(doc, "$", 0));
+  object root;
+  if (doc.get(root) != simdjson::SUCCESS) return p.Fail("$", "not an object");
+  SLAF_ASSIGN_OR_RETURN(std::string format, p.Str(root, "$", "format"));
+  if (format != "slaf-dataset") return p.Fail("$.format", "expected \"slaf-dataset\", found \"" + format + "\"");
+  SLAF_ASSIGN_OR_RETURN(simdjson::dom::array fv, p.Arr(root, "$", "format_version"));
+  int64_t major = -1;
+  for (element e : fv) {
+    if (e.get(major) != simdjson::SUCCESS) return p.Fail("$.format_version", "not [major, minor]");
+    break;
+  }
+  if (major != kDatasetFormatMajor) {
+    return Status::NotSupported(name + ": dataset format major version " + std::to_string(major) +
+                                " is not supported (this reader implements " + std::to_string(kDatasetFormatMajor) + ")");
+  }
+  Manifest m;
+  SLAF_ASSIGN_OR_RETURN(m.version, p.Uint(root, "$", "version"));
+  SLAF_ASSIGN_OR_RETURN(m.parent, p.Uint(root, "$", "parent"));
+  SLAF_ASSIGN_OR_RETURN(uint64_t ts, p.Uint(root, "$", "timestamp_ms"));
+  m.timestamp_ms = static_cast<int64_t>(ts);
+  SLAF_ASSIGN_OR_RETURN(m.operation, p.Str(root, "$", "operation"));
+  SLAF_ASSIGN_OR_RETURN(m.message, p.Str(root, "$", "message"));
+  SLAF_ASSIGN_OR_RETURN(simdjson::dom::array shape, p.Arr(root, "$", "shape"));
+  std::vector<uint64_t> dims;
+  for (element e : shape) {
+    int64_t v;
+    if (e.get(v) != simdjson::SUCCESS || v < 0) return p.Fail("$.shape", "not two non-negative integers");
+    dims.push_back(static_cast<uint64_t>(v));
+  }
+  if (dims.size() != 2 || dims[1] > (1ull << 31)) return p.Fail("$.shape", "expected [n_cells, n_genes] with n_genes <= 2^31");
+  m.n_cells = dims[0];
+  m.n_genes = static_cast<uint32_t>(dims[1]);
+  SLAF_ASSIGN_OR_RETURN(object xo, p.Obj(root, "$", "X"));
+  SLAF_RETURN_IF_ERROR(p.MatrixFrom(xo, "$.X", &m.x));
+  SLAF_ASSIGN_OR_RETURN(object lo, p.Obj(root, "$", "layers"));
+  for (auto field : lo) {
+    object mo;
+    const std::string w = "$.layers." + std::string(field.key);
+    if (field.value.get(mo) != simdjson::SUCCESS) return p.Fail(w, "not an object");
+    SLAF_RETURN_IF_ERROR(p.MatrixFrom(mo, w, &m.layers[std::string(field.key)]));
+  }
+  SLAF_ASSIGN_OR_RETURN(object obs, p.Obj(root, "$", "obs"));
+  SLAF_RETURN_IF_ERROR(p.TableFrom(obs, "$.obs", &m.obs));
+  SLAF_ASSIGN_OR_RETURN(object var, p.Obj(root, "$", "var"));
+  SLAF_RETURN_IF_ERROR(p.TableFrom(var, "$.var", &m.var));
+  SLAF_ASSIGN_OR_RETURN(object obsm, p.Obj(root, "$", "obsm"));
+  SLAF_RETURN_IF_ERROR(p.DenseMapFrom(obsm, "$.obsm", &m.obsm));
+  SLAF_ASSIGN_OR_RETURN(object varm, p.Obj(root, "$", "varm"));
+  SLAF_RETURN_IF_ERROR(p.DenseMapFrom(varm, "$.varm", &m.varm));
+  SLAF_ASSIGN_OR_RETURN(object uns, p.Obj(root, "$", "uns"));
+  m.uns_json = simdjson::minify(uns);
+  SLAF_RETURN_IF_ERROR(m.Validate().WithContext(name));
+  return m;
+}
+
+std::string ManifestKey(uint64_t version) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "_versions/%020" PRIu64 ".json", version);
+  return buf;
+}
+
+std::string FormatTimestamp(int64_t ms) {
+  const time_t secs = static_cast<time_t>(ms / 1000);
+  struct tm tm;
+  gmtime_r(&secs, &tm);
+  char buf[40];
+  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
+                tm.tm_hour, tm.tm_min, tm.tm_sec, static_cast<int>(ms % 1000));
+  return buf;
+}
+
+}  // namespace slaf
