@@ -1,7 +1,7 @@
 // Header, tail, footer and directory (format-spec §2).
 //
 // Header (32 bytes at offset 0):
-//   0 magic "SLAF" | 4 kind "XCSR" | 8 u16 major | 10 u16 minor | 12 u32 flags
+//   0 magic "SLAF" | 4 kind "XCSR" ("TABL", "DNSE": §7, §8) | 8 u16 major | 10 u16 minor | 12 u32 flags
 //   16 u64 file_id | 24 u64 header_checksum = XXH3-64(bytes 0..23, seed 0)
 // Footer fixed part (64 bytes):
 //   0 u64 file_id | 8 u64 n_rows | 16 u32 n_cols | 20 u8 value_type
@@ -47,9 +47,23 @@ std::string Hex(const uint8_t* p, size_t n) {
   return s;
 }
 
-void EncodeHeader(const Header& h, uint8_t out[kHeaderSize]) {
+namespace {
+
+// Names a kind in errors; the segment wording predates the other kinds.
+std::string KindText(const uint8_t* kind) {
+  const std::string k(reinterpret_cast<const char*>(kind), 4);
+  const char* what = k == "XCSR" ? "the expression segment kind (format-spec §2.1)"
+                     : k == "TABL" ? "the column table kind (format-spec §7.1)"
+                     : k == "DNSE" ? "the dense matrix kind (format-spec §8.1)"
+                                   : "(format-spec §1.2)";
+  return "\"" + k + "\" (" + Hex(kind, 4) + "), " + what;
+}
+
+}  // namespace
+
+void EncodeHeader(const Header& h, uint8_t out[kHeaderSize], const uint8_t* kind) {
   std::memcpy(out, kMagic, 4);
-  std::memcpy(out + 4, kKindCsr, 4);
+  std::memcpy(out + 4, kind, 4);
   Store<uint16_t>(out + 8, h.major);
   Store<uint16_t>(out + 10, h.minor);
   Store<uint32_t>(out + 12, h.flags);
@@ -57,12 +71,12 @@ void EncodeHeader(const Header& h, uint8_t out[kHeaderSize]) {
   Store<uint64_t>(out + 24, codecs::Checksum64(out, 24, 0));
 }
 
-Status DecodeHeader(const uint8_t in[kHeaderSize], const std::string& file, Header* h) {
+Status DecodeHeader(const uint8_t in[kHeaderSize], const std::string& file, Header* h, const uint8_t* kind) {
   if (std::memcmp(in, kMagic, 4) != 0) {
     return Status::Corruption(Where(file, 0) + "expected magic \"SLAF\" (53 4c 41 46), found " + Hex(in, 4) + " (format-spec §2.1)");
   }
-  if (std::memcmp(in + 4, kKindCsr, 4) != 0) {
-    return Status::NotSupported(Where(file, 4) + "file kind " + Hex(in + 4, 4) + " is not \"XCSR\" (58 43 53 52), the expression segment kind (format-spec §2.1)");
+  if (std::memcmp(in + 4, kind, 4) != 0) {
+    return Status::NotSupported(Where(file, 4) + "file kind " + Hex(in + 4, 4) + " is not " + KindText(kind));
   }
   h->major = Load<uint16_t>(in + 8);
   h->minor = Load<uint16_t>(in + 10);
@@ -78,6 +92,59 @@ Status DecodeHeader(const uint8_t in[kHeaderSize], const std::string& file, Head
   if (h->flags != 0) return Status::Corruption(Where(file, 12) + "reserved flags must be 0, found " + std::to_string(h->flags) + " (format-spec §2.1)");
   h->file_id = Load<uint64_t>(in + 16);
   return Status::OK();
+}
+
+Status ReadContainer(const io::RandomAccessFile& file, const uint8_t* kind, Header* h, Tail* t, std::vector<uint8_t>* footer) {
+  // Bytes read from the end on open: the tail and, for most files, the whole
+  // footer, so opening costs one read (one request over HTTP).
+  constexpr uint64_t kSpeculativeTailBytes = 64 * 1024;
+  const std::string& name = file.name();
+  const uint64_t size = file.size();
+  if (size < kHeaderSize + kFooterFixedSize + kTailSize) {
+    return Status::Corruption(name + ": file is " + std::to_string(size) + " bytes, smaller than the minimal slaf file (128 bytes: header, footer, tail; format-spec §2); truncated?");
+  }
+  uint8_t header[kHeaderSize];
+  SLAF_RETURN_IF_ERROR(file.ReadAt(0, kHeaderSize, header));
+  SLAF_RETURN_IF_ERROR(DecodeHeader(header, name, h, kind));
+  const uint64_t spec = std::min(size, kSpeculativeTailBytes);
+  std::vector<uint8_t> end(spec);
+  SLAF_RETURN_IF_ERROR(file.ReadAt(size - spec, spec, end.data()));
+  SLAF_RETURN_IF_ERROR(DecodeTail(end.data() + spec - kTailSize, size, name, t));
+  if (t->footer_len <= spec - kTailSize) {
+    const uint8_t* p = end.data() + (spec - kTailSize - t->footer_len);
+    footer->assign(p, p + t->footer_len);
+  } else {
+    footer->resize(t->footer_len);  // bounded by the file size (DecodeTail)
+    SLAF_RETURN_IF_ERROR(file.ReadAt(t->footer_offset, t->footer_len, footer->data()));
+  }
+  const uint64_t actual = codecs::Checksum64(footer->data(), footer->size(), t->footer_offset);
+  if (kCheckChecksums && actual != t->footer_checksum) {
+    return Status::Corruption(name + ": offset " + std::to_string(t->footer_offset) + ": footer checksum mismatch: tail says " + std::to_string(t->footer_checksum) +
+                              ", computed " + std::to_string(actual) + " over " + std::to_string(t->footer_len) + " bytes (format-spec §2.5)");
+  }
+  return Status::OK();
+}
+
+Status CheckContainerIds(const std::string& file, const Header& h, const Tail& t, uint64_t footer_file_id, uint64_t file_size) {
+  if (footer_file_id != h.file_id) {
+    return Status::Corruption(Where(file, t.footer_offset) + "footer file_id does not match the header's (format-spec §2.3)");
+  }
+  if (h.minor != t.minor) {
+    return Status::Corruption(Where(file, file_size - kTailSize + 26) + "tail says format minor version " + std::to_string(t.minor) + ", header says " + std::to_string(h.minor) + " (format-spec §2.5)");
+  }
+  return Status::OK();
+}
+
+Status WriteFooterAndTail(io::WritableFile* file, uint64_t footer_offset, std::span<const uint8_t> footer) {
+  Tail t;
+  t.footer_offset = footer_offset;
+  t.footer_len = footer.size();
+  t.footer_checksum = codecs::Checksum64(footer.data(), footer.size(), t.footer_offset);
+  SLAF_RETURN_IF_ERROR(file->Append(footer));
+  uint8_t tail[kTailSize];
+  EncodeTail(t, tail);
+  SLAF_RETURN_IF_ERROR(file->Append({tail, kTailSize}));
+  return file->Sync();
 }
 
 void EncodeTail(const Tail& t, uint8_t out[kTailSize]) {

@@ -6,9 +6,11 @@
 #include <bit>
 #include <cstdint>
 #include <cstring>
+#include <span>
 #include <string>
 #include <vector>
 
+#include "slaf/file.h"
 #include "slaf/segment.h"
 #include "slaf/status.h"
 
@@ -18,8 +20,11 @@ namespace slaf::engine {
 
 // format-spec §2.1: "SLAF" at both ends of every file.
 inline constexpr uint8_t kMagic[4] = {'S', 'L', 'A', 'F'};
-// format-spec §2.1: file kind of an expression segment, cell-major CSR.
+// format-spec §1.2: file kinds. "XCSR": expression segment, cell-major CSR;
+// "TABL": column table (§7); "DNSE": dense row-major matrix (§8).
 inline constexpr uint8_t kKindCsr[4] = {'X', 'C', 'S', 'R'};
+inline constexpr uint8_t kKindTable[4] = {'T', 'A', 'B', 'L'};
+inline constexpr uint8_t kKindDense[4] = {'D', 'N', 'S', 'E'};
 inline constexpr uint16_t kMajorVersion = 1;
 inline constexpr uint16_t kMinorVersion = 0;
 
@@ -82,9 +87,11 @@ inline T Load(const uint8_t* p) {
   return v;
 }
 
-void EncodeHeader(const Header& h, uint8_t out[kHeaderSize]);
-// `file` names the file in errors.
-Status DecodeHeader(const uint8_t in[kHeaderSize], const std::string& file, Header* h);
+// `kind` is one of the kK* constants above (4 bytes, format-spec §1.2).
+void EncodeHeader(const Header& h, uint8_t out[kHeaderSize], const uint8_t* kind = kKindCsr);
+// `file` names the file in errors. A header of another kind than `kind` is
+// NotSupported (format-spec §2.1 step 2).
+Status DecodeHeader(const uint8_t in[kHeaderSize], const std::string& file, Header* h, const uint8_t* kind = kKindCsr);
 
 void EncodeTail(const Tail& t, uint8_t out[kTailSize]);
 // Checks magic, version and that the footer lies between header and tail.
@@ -96,5 +103,21 @@ void EncodeFooter(const SegmentInfo& info, std::vector<uint8_t>* out);
 Status DecodeFooter(const uint8_t* p, size_t len, const Tail& tail, const std::string& file, SegmentInfo* info);
 
 std::string Hex(const uint8_t* p, size_t n);
+
+// Opens the container of a file of kind `kind` (format-spec §2.7 steps 1-4,
+// shared by every kind): size >= 128, header, tail, and the footer bytes
+// with their checksum verified. Reads the last 64 KiB at once, so small
+// footers cost one read. The caller parses the footer, then checks the
+// footer's file_id against h->file_id and h->minor against t->minor
+// (CheckContainerIds).
+Status ReadContainer(const io::RandomAccessFile& file, const uint8_t* kind, Header* h, Tail* t, std::vector<uint8_t>* footer);
+// The footer's file_id equals the header's; the tail's minor version the
+// header's (format-spec §2.3 step 8, §2.7 step 3).
+Status CheckContainerIds(const std::string& file, const Header& h, const Tail& t, uint64_t footer_file_id, uint64_t file_size);
+
+// Appends the footer, which starts at file offset `footer_offset`, and the
+// tail (footer checksum seeded with footer_offset), then syncs: the end of
+// every writer.
+Status WriteFooterAndTail(io::WritableFile* file, uint64_t footer_offset, std::span<const uint8_t> footer);
 
 }  // namespace slaf::engine
