@@ -11,6 +11,8 @@
 #include <set>
 #include <thread>
 
+#include <unistd.h>
+
 #include "engine/csr_util.h"
 
 namespace slaf {
@@ -21,9 +23,17 @@ int64_t NowMs() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
 }
 
+// Random 64-bit ids for file names. Reseeded after fork(): a child must not
+// repeat its parent's sequence (two forked writers would pick the same names).
 uint64_t RandomId() {
-  static thread_local std::mt19937_64 rng(std::random_device{}() ^
-                                          static_cast<uint64_t>(std::chrono::steady_clock::now().time_since_epoch().count()));
+  static thread_local std::mt19937_64 rng;
+  static thread_local pid_t seeded_for = 0;
+  if (seeded_for != ::getpid()) {
+    seeded_for = ::getpid();
+    std::random_device rd;
+    rng.seed((static_cast<uint64_t>(rd()) << 32) ^ rd() ^ static_cast<uint64_t>(seeded_for) ^
+             static_cast<uint64_t>(std::chrono::steady_clock::now().time_since_epoch().count()));
+  }
   uint64_t v = 0;
   while (v == 0) v = rng();
   return v;
@@ -173,7 +183,7 @@ Status CheckName(const char* what, const std::string& name) {
 // Adds file `file_index` (rows [first_row, +n)) of `t` to the columns of
 // table entry `e`, appending rows: columns must match by name and type.
 Status AppendRowsToEntry(TableEntry* e, const Table& t, uint32_t file_index, const char* which) {
-  if (e->columns.empty() && e->n_rows == 0) {
+  if (e->columns.empty()) {
     for (const Column& c : t.columns) {
       ColumnSchema s;
       s.name = c.name;

@@ -82,8 +82,15 @@ Status MakeParents(const std::string& root, const std::string& key) {
   }
 }
 
+// Temporary-file suffixes; reseeded after fork() like the dataset's file ids.
 std::string RandomSuffix() {
-  static thread_local std::mt19937_64 rng(std::random_device{}() ^ (uint64_t(::getpid()) << 32));
+  static thread_local std::mt19937_64 rng;
+  static thread_local pid_t seeded_for = 0;
+  if (seeded_for != ::getpid()) {
+    seeded_for = ::getpid();
+    std::random_device rd;
+    rng.seed((static_cast<uint64_t>(rd()) << 32) ^ rd() ^ static_cast<uint64_t>(seeded_for));
+  }
   char buf[17];
   std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(rng()));
   return buf;
