@@ -42,20 +42,6 @@ constexpr uint8_t kDensePlain = 1, kDenseShuffled = 2;
 
 size_t ValueSize(DenseType t) { return t == DenseType::kFloat32 ? 4 : 8; }
 
-// Byte planes (§8.4): byte b of value k goes to b * n + k.
-void Shuffle(const uint8_t* src, size_t n, size_t size, uint8_t* dst) {
-  for (size_t b = 0; b < size; ++b)
-    for (size_t k = 0; k < n; ++k) dst[b * n + k] = src[k * size + b];
-}
-
-// Inverse of Shuffle for values [k0, k0 + cnt) of n.
-void Unshuffle(const uint8_t* src, size_t n, size_t size, size_t k0, size_t cnt, uint8_t* dst) {
-  for (size_t b = 0; b < size; ++b) {
-    const uint8_t* plane = src + b * n + k0;
-    for (size_t k = 0; k < cnt; ++k) dst[k * size + b] = plane[k];
-  }
-}
-
 }  // namespace
 }  // namespace engine
 
@@ -97,14 +83,14 @@ Status WriteDense(io::WritableFile* file, const DenseMatrix& m, const DenseWrite
     // chunk that ends up uncompressed after trying a codec is stored plain.
     if (options.shuffle && options.codec == ChunkCodecChoice::kNone) {
       shuffled.resize(raw_len);
-      Shuffle(plain, n * m.n_cols, vs, shuffled.data());
+      ShuffleBytes(plain, n * m.n_cols, vs, shuffled.data());
       stored = shuffled;
       encoding = kDenseShuffled;
     } else if (options.codec != ChunkCodecChoice::kNone) {
       std::span<const uint8_t> input(plain, raw_len);
       if (options.shuffle) {
         shuffled.resize(raw_len);
-        Shuffle(plain, n * m.n_cols, vs, shuffled.data());
+        ShuffleBytes(plain, n * m.n_cols, vs, shuffled.data());
         input = shuffled;
       }
       const codecs::Codec c = options.codec == ChunkCodecChoice::kLz4 ? codecs::Codec::kLz4 : codecs::Codec::kZstd;
@@ -178,6 +164,7 @@ class DenseReaderImpl final : public DenseReader {
     if (want * vs <= std::max<uint64_t>(64ull << 20, 64 * info_.file_size)) {
       if (info_.type == DenseType::kFloat32) out->f32.reserve(want);
       else out->f64.reserve(want);
+      AdviseHugePages(info_.type == DenseType::kFloat32 ? static_cast<void*>(out->f32.data()) : static_cast<void*>(out->f64.data()), want * vs);
     }
     std::vector<uint8_t> stored, raw;
     auto it = std::upper_bound(info_.chunks.begin(), info_.chunks.end(), begin, [](uint64_t r, const DenseChunkInfo& c) { return r < c.first_row; });
@@ -199,7 +186,7 @@ class DenseReaderImpl final : public DenseReader {
         if (c.encoding == kDensePlain) {
           if (bytes) std::memcpy(dst, payload.data() + r0 * row_bytes, bytes);
         } else {
-          Unshuffle(payload.data(), uint64_t{c.n_rows} * info_.n_cols, vs, r0 * info_.n_cols, (r1 - r0) * info_.n_cols, dst);
+          UnshuffleBytes(payload.data(), uint64_t{c.n_rows} * info_.n_cols, vs, r0 * info_.n_cols, (r1 - r0) * info_.n_cols, dst);
         }
       }
       out->n_rows += r1 - r0;

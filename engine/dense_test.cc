@@ -110,8 +110,12 @@ TEST(Dense, RoundTripEveryCodecAndEncoding) {
           EXPECT_EQ(info.n_cols, 7u);
           EXPECT_EQ(info.type, type);
           EXPECT_EQ(info.file_id, 0xd5eu);
-          if (target == 1) EXPECT_EQ(info.chunks.size(), 301u);
-          if (codec == ChunkCodecChoice::kNone) EXPECT_EQ(info.chunks[0].encoding, shuffle ? 2 : 1);
+          if (target == 1) {
+            EXPECT_EQ(info.chunks.size(), 301u);
+          }
+          if (codec == ChunkCodecChoice::kNone) {
+            EXPECT_EQ(info.chunks[0].encoding, shuffle ? 2 : 1);
+          }
           DenseMatrix got;
           ASSERT_TRUE((*r)->ReadRows(0, 301, &got).ok());
           EXPECT_TRUE(got.Equals(m));
@@ -119,6 +123,27 @@ TEST(Dense, RoundTripEveryCodecAndEncoding) {
             ASSERT_TRUE((*r)->ReadRows(b, e, &got).ok());
             EXPECT_TRUE(got.Equals(Rows(m, b, e))) << b << ".." << e;
           }
+        }
+      }
+    }
+  }
+}
+
+TEST(Dense, ByteShuffleMatchesDefinition) {
+  std::mt19937_64 rng(11);
+  for (size_t size : {4, 8}) {
+    for (size_t n : {0, 1, 15, 16, 17, 100, 333}) {
+      std::vector<uint8_t> plain(n * size), planes(n * size);
+      for (auto& b : plain) b = static_cast<uint8_t>(rng());
+      engine::ShuffleBytes(plain.data(), n, size, planes.data());
+      for (size_t k = 0; k < n; ++k)
+        for (size_t b = 0; b < size; ++b) ASSERT_EQ(planes[b * n + k], plain[k * size + b]);
+      for (size_t k0 : {size_t{0}, size_t{1}, n / 3}) {
+        for (size_t cnt : {n - std::min(n, k0), (n - std::min(n, k0)) / 2}) {
+          if (k0 + cnt > n) continue;
+          std::vector<uint8_t> back(cnt * size, 0xAA);
+          engine::UnshuffleBytes(planes.data(), n, size, k0, cnt, back.data());
+          EXPECT_TRUE(std::equal(back.begin(), back.end(), plain.begin() + k0 * size)) << size << " " << n << " " << k0 << " " << cnt;
         }
       }
     }

@@ -16,8 +16,13 @@
 //   24 u16 major | 26 u16 minor | 28 magic "SLAF"
 #include "engine/format.h"
 
+#include <sys/mman.h>
+
 #include <algorithm>
 #include <cmath>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 #include "codecs/checksum.h"
 #include "codecs/compress.h"
@@ -92,6 +97,70 @@ Status DecodeHeader(const uint8_t in[kHeaderSize], const std::string& file, Head
   if (h->flags != 0) return Status::Corruption(Where(file, 12) + "reserved flags must be 0, found " + std::to_string(h->flags) + " (format-spec §2.1)");
   h->file_id = Load<uint64_t>(in + 16);
   return Status::OK();
+}
+
+void ShuffleBytes(const uint8_t* src, size_t n, size_t size, uint8_t* planes) {
+  for (size_t b = 0; b < size; ++b)
+    for (size_t k = 0; k < n; ++k) planes[b * n + k] = src[k * size + b];
+}
+
+void UnshuffleBytes(const uint8_t* planes, size_t n, size_t size, size_t k0, size_t cnt, uint8_t* dst) {
+  size_t k = 0;
+#ifdef __SSE2__
+  // 16 values at a time: interleave the planes bytewise, then in 2- and
+  // 4-byte units (an 8x16 or 4x16 byte transpose).
+  const uint8_t* p = planes + k0;
+  auto load = [&](size_t b) { return _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + b * n + k)); };
+  auto store = [&](size_t at, __m128i v) { _mm_storeu_si128(reinterpret_cast<__m128i*>(dst + at), v); };
+  if (size == 8) {
+    for (; k + 16 <= cnt; k += 16) {
+      const __m128i p0 = load(0), p1 = load(1), p2 = load(2), p3 = load(3), p4 = load(4), p5 = load(5), p6 = load(6), p7 = load(7);
+      const __m128i a01l = _mm_unpacklo_epi8(p0, p1), a01h = _mm_unpackhi_epi8(p0, p1);
+      const __m128i a23l = _mm_unpacklo_epi8(p2, p3), a23h = _mm_unpackhi_epi8(p2, p3);
+      const __m128i a45l = _mm_unpacklo_epi8(p4, p5), a45h = _mm_unpackhi_epi8(p4, p5);
+      const __m128i a67l = _mm_unpacklo_epi8(p6, p7), a67h = _mm_unpackhi_epi8(p6, p7);
+      const __m128i b0 = _mm_unpacklo_epi16(a01l, a23l), b1 = _mm_unpackhi_epi16(a01l, a23l);  // bytes 0-3 of values 0-3, 4-7
+      const __m128i b2 = _mm_unpacklo_epi16(a01h, a23h), b3 = _mm_unpackhi_epi16(a01h, a23h);  // values 8-11, 12-15
+      const __m128i c0 = _mm_unpacklo_epi16(a45l, a67l), c1 = _mm_unpackhi_epi16(a45l, a67l);  // bytes 4-7
+      const __m128i c2 = _mm_unpacklo_epi16(a45h, a67h), c3 = _mm_unpackhi_epi16(a45h, a67h);
+      const size_t at = 8 * k;
+      store(at + 0, _mm_unpacklo_epi32(b0, c0));
+      store(at + 16, _mm_unpackhi_epi32(b0, c0));
+      store(at + 32, _mm_unpacklo_epi32(b1, c1));
+      store(at + 48, _mm_unpackhi_epi32(b1, c1));
+      store(at + 64, _mm_unpacklo_epi32(b2, c2));
+      store(at + 80, _mm_unpackhi_epi32(b2, c2));
+      store(at + 96, _mm_unpacklo_epi32(b3, c3));
+      store(at + 112, _mm_unpackhi_epi32(b3, c3));
+    }
+  } else if (size == 4) {
+    for (; k + 16 <= cnt; k += 16) {
+      const __m128i p0 = load(0), p1 = load(1), p2 = load(2), p3 = load(3);
+      const __m128i a01l = _mm_unpacklo_epi8(p0, p1), a01h = _mm_unpackhi_epi8(p0, p1);
+      const __m128i a23l = _mm_unpacklo_epi8(p2, p3), a23h = _mm_unpackhi_epi8(p2, p3);
+      const size_t at = 4 * k;
+      store(at + 0, _mm_unpacklo_epi16(a01l, a23l));
+      store(at + 16, _mm_unpackhi_epi16(a01l, a23l));
+      store(at + 32, _mm_unpacklo_epi16(a01h, a23h));
+      store(at + 48, _mm_unpackhi_epi16(a01h, a23h));
+    }
+  }
+#endif
+  for (size_t b = 0; b < size; ++b) {
+    const uint8_t* plane = planes + b * n + k0;
+    for (size_t j = k; j < cnt; ++j) dst[j * size + b] = plane[j];
+  }
+}
+
+void AdviseHugePages(void* p, size_t bytes) {
+#ifdef MADV_HUGEPAGE
+  constexpr uintptr_t kHuge = 2u << 20;
+  const uintptr_t begin = (reinterpret_cast<uintptr_t>(p) + kHuge - 1) & ~(kHuge - 1);
+  const uintptr_t end = (reinterpret_cast<uintptr_t>(p) + bytes) & ~(kHuge - 1);
+  if (end > begin) (void)madvise(reinterpret_cast<void*>(begin), end - begin, MADV_HUGEPAGE);
+#else
+  (void)p, (void)bytes;
+#endif
 }
 
 Status ReadContainer(const io::RandomAccessFile& file, const uint8_t* kind, Header* h, Tail* t, std::vector<uint8_t>* footer) {

@@ -386,10 +386,7 @@ void EncodeColumnChunk(const Column& col, uint64_t r0, uint32_t n, bool shuffle_
       c->encoding = kDoubleShuffled;
       const size_t at = out->size();
       out->resize(at + 8ull * n);
-      uint8_t* dst = out->data() + at;
-      const auto* src = reinterpret_cast<const uint8_t*>(v);
-      for (size_t b = 0; b < 8; ++b)
-        for (uint32_t i = 0; i < n; ++i) dst[b * n + i] = src[8ull * i + b];
+      ShuffleBytes(reinterpret_cast<const uint8_t*>(v), n, 8, out->data() + at);
       break;
     }
     case ColumnType::kBool:
@@ -707,15 +704,19 @@ class TableReaderImpl final : public TableReader {
   }
 
   static void Reserve(ColumnType t, uint64_t n, uint64_t raw_total, Column* out) {
+    auto reserve = [](auto* v, uint64_t count) {
+      v->reserve(count);
+      AdviseHugePages(v->data(), v->capacity() * sizeof((*v)[0]));
+    };
     switch (t) {
-      case ColumnType::kInt64: out->ints.reserve(n); break;
-      case ColumnType::kFloat64: out->doubles.reserve(n); break;
-      case ColumnType::kBool: out->bools.reserve(n); break;
+      case ColumnType::kInt64: reserve(&out->ints, n); break;
+      case ColumnType::kFloat64: reserve(&out->doubles, n); break;
+      case ColumnType::kBool: reserve(&out->bools, n); break;
       case ColumnType::kString:
-        out->offsets.reserve(n + 1);
-        out->chars.reserve(raw_total);  // a chunk's bytes never exceed its raw_len
+        reserve(&out->offsets, n + 1);
+        reserve(&out->chars, raw_total);  // a chunk's bytes never exceed its raw_len
         break;
-      case ColumnType::kCategorical: out->codes.reserve(n); break;
+      case ColumnType::kCategorical: reserve(&out->codes, n); break;
     }
   }
 
@@ -885,11 +886,7 @@ class TableReaderImpl final : public TableReader {
         if (c.encoding == kDoublePlain) {
           std::memcpy(dst, v + 8ull * r0, 8ull * cnt);
         } else {
-          auto* d = reinterpret_cast<uint8_t*>(dst);
-          for (size_t b = 0; b < 8; ++b) {
-            const uint8_t* plane = v + b * n + r0;
-            for (uint32_t i = 0; i < cnt; ++i) d[8ull * i + b] = plane[i];
-          }
+          UnshuffleBytes(v, n, 8, r0, cnt, reinterpret_cast<uint8_t*>(dst));
         }
         for (uint32_t r = r0; r < r1 && validity; ++r) {
           if (is_null(r) && std::bit_cast<uint64_t>(dst[r - r0]) != 0) return null_slot(r);
@@ -920,13 +917,13 @@ class TableReaderImpl final : public TableReader {
         SLAF_RETURN_IF_ERROR(DecodeBlockRows(ci, k, v + 4, lengths_len, vat + 4, n, 0, n, "string length", [&](uint32_t r, const uint32_t* d, uint32_t m) {
           std::memcpy(lens + r, d, 4ull * m);
         }));
-        uint64_t total = 0, start = 0;
-        for (uint32_t r = 0; r < n; ++r) {
-          if (r == r0) start = total;
-          total += lens[r];
+        uint64_t start = 0, total = 0;
+        for (uint32_t r = 0; r < r0; ++r) start += lens[r];
+        total = start;
+        for (uint32_t r = r0; r < n; ++r) total += lens[r];
+        for (uint32_t r = 0; r < n && validity; ++r) {
           if (lens[r] && is_null(r)) return null_slot(r);
         }
-        if (r0 == n) start = total;
         if (total != chars_len) return bad("string lengths add up to " + std::to_string(total) + " bytes, " + std::to_string(chars_len) + " bytes follow them (format-spec §7.6)");
         out->offsets.resize(pos + cnt + 1);
         uint64_t* off = out->offsets.data() + pos;
