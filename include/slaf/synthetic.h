@@ -12,8 +12,11 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
+#include <memory>
 #include <vector>
 
+#include "slaf/dataset_writer.h"
 #include "slaf/segment.h"
 
 namespace slaf {
@@ -34,11 +37,32 @@ class SyntheticMatrix {
   // Rows [begin, end) as CSR with u32 counts, replacing *out.
   void GenerateRows(uint64_t begin, uint64_t end, CsrMatrix* out) const;
 
+  // Relative expression weight of a gene (mean 1 over genes).
+  double gene_weight(uint32_t g) const { return weight_[g]; }
+
  private:
   SyntheticSpec spec_;
   std::vector<double> weight_;       // per gene, mean 1
   std::vector<double> alias_prob_;   // Walker alias table over weight_
   std::vector<uint32_t> alias_idx_;
 };
+
+// A whole synthetic dataset: the matrix above plus the obs and var tables a
+// scanpy user would have after QC. obs: cell_id, cell_type, batch, leiden
+// (categoricals), total_counts, n_genes_by_counts (int64), pct_counts_mt
+// (float64, from the MT- genes). var: gene_id (the 13 most expressed genes
+// are named like mitochondrial genes, MT-CO1 ...), mt (bool), n_cells_by_counts
+// and total_counts (int64), mean_counts and dispersion (float64),
+// highly_variable (bool: the top min(2000, n/10) genes by dispersion).
+struct SyntheticDatasetOptions {
+  WriteOptions write;
+  bool gene_order_frequency = false;  // store genes by descending frequency
+  // Called with (cells written, total); may be empty.
+  std::function<void(uint64_t, uint64_t)> progress;
+};
+
+// Creates the dataset in an empty store; returns the committed version.
+Result<uint64_t> WriteSyntheticDataset(std::shared_ptr<io::ObjectStore> store, const SyntheticSpec& spec,
+                                       const SyntheticDatasetOptions& options);
 
 }  // namespace slaf
