@@ -10,7 +10,9 @@
 #include <string>
 #include <vector>
 
+#include "slaf/dense.h"
 #include "slaf/segment.h"
+#include "slaf/table.h"
 
 namespace slaf::golden {
 
@@ -161,14 +163,42 @@ inline std::vector<Case> AllCases() {
 }
 
 // An invalid vector: tiny_counts.seg with one deliberate defect, and a
-// substring the reader's error message must contain.
+// substring the reader's error message must contain. Table and dense
+// vectors (ext ".tbl", ".dense") also name the error kind.
 struct InvalidCase {
   std::string name;
   std::string defect;
   std::string expected_error;
   std::vector<uint8_t> bytes;
+  std::string ext = ".seg";
+  std::string kind;  // "Corruption" or "NotSupported"; empty for the .seg vectors
 };
 std::vector<InvalidCase> InvalidCases();
+
+// Table (.tbl, format-spec §7) and dense (.dense, §8) vectors, added after
+// the segment ones. Same rules: never change a case, append new ones.
+struct TableCase {
+  std::string name;
+  std::string what;
+  Table table;
+  TableWriterOptions options;
+};
+struct DenseCase {
+  std::string name;
+  std::string what;
+  DenseMatrix matrix;
+  DenseWriterOptions options;
+};
+std::vector<TableCase> AllTableCases();
+std::vector<DenseCase> AllDenseCases();
+std::vector<uint8_t> EncodeTable(const TableCase& c);
+std::vector<uint8_t> EncodeDense(const DenseCase& c);
+// Expected contents as JSON, written from the input table or matrix.
+std::string ExpectedTableJson(const TableCase& c);
+std::string ExpectedDenseJson(const DenseCase& c);
+// Invalid .tbl vectors (from table_all_types) and .dense vectors (from
+// dense_f64_plain_none), each with its expected error text and kind.
+std::vector<InvalidCase> InvalidTableAndDenseCases();
 
 // Encodes a case with the library's writer.
 std::vector<uint8_t> Encode(const Case& c);

@@ -1,4 +1,5 @@
-// Writes format-spec/golden/<case>.seg and <case>.json for every golden case.
+// Writes format-spec/golden/<case>.seg (.tbl, .dense) and <case>.json for
+// every golden case, and the invalid vectors with their .txt.
 // Run through format-spec/golden/generate.sh; golden_test fails if the
 // committed files drift from what this writes.
 #include <cstdio>
@@ -22,10 +23,37 @@ int main(int argc, char** argv) {
     std::ofstream(dir + "/" + c.name + ".json") << slaf::golden::ExpectedJson(c);
     std::printf("%-20s %6zu bytes  %s\n", c.name.c_str(), bytes.size(), c.what.c_str());
   }
+  auto write = [&](const std::string& path, const std::vector<uint8_t>& bytes) {
+    std::ofstream(path, std::ios::binary).write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
+  };
+  for (const auto& c : slaf::golden::AllTableCases()) {
+    const auto bytes = slaf::golden::EncodeTable(c);
+    if (bytes.empty()) {
+      std::fprintf(stderr, "failed to encode %s\n", c.name.c_str());
+      return 1;
+    }
+    write(dir + "/" + c.name + ".tbl", bytes);
+    std::ofstream(dir + "/" + c.name + ".json") << slaf::golden::ExpectedTableJson(c);
+    std::printf("%-24s %6zu bytes  %s\n", c.name.c_str(), bytes.size(), c.what.c_str());
+  }
+  for (const auto& c : slaf::golden::AllDenseCases()) {
+    const auto bytes = slaf::golden::EncodeDense(c);
+    if (bytes.empty()) {
+      std::fprintf(stderr, "failed to encode %s\n", c.name.c_str());
+      return 1;
+    }
+    write(dir + "/" + c.name + ".dense", bytes);
+    std::ofstream(dir + "/" + c.name + ".json") << slaf::golden::ExpectedDenseJson(c);
+    std::printf("%-24s %6zu bytes  %s\n", c.name.c_str(), bytes.size(), c.what.c_str());
+  }
   const std::string inv = dir + "/invalid";
-  for (const auto& c : slaf::golden::InvalidCases()) {
-    std::ofstream(inv + "/" + c.name + ".seg", std::ios::binary).write(reinterpret_cast<const char*>(c.bytes.data()), static_cast<std::streamsize>(c.bytes.size()));
-    std::ofstream(inv + "/" + c.name + ".txt") << "defect: " << c.defect << "\nexpected error contains: " << c.expected_error << "\n";
+  auto invalid = slaf::golden::InvalidCases();
+  for (auto& c : slaf::golden::InvalidTableAndDenseCases()) invalid.push_back(std::move(c));
+  for (const auto& c : invalid) {
+    write(inv + "/" + c.name + c.ext, c.bytes);
+    std::ofstream txt(inv + "/" + c.name + ".txt");
+    txt << "defect: " << c.defect << "\nexpected error contains: " << c.expected_error << "\n";
+    if (!c.kind.empty()) txt << "expected error kind: " << c.kind << "\n";
     std::printf("invalid/%-20s %s\n", c.name.c_str(), c.defect.c_str());
   }
   return 0;
