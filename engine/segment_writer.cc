@@ -98,7 +98,10 @@ class SegmentWriterImpl final : public SegmentWriter {
       if (e < b) return Status::InvalidArgument("indptr decreases at row " + std::to_string(info_.n_rows + pending_rows()));
       if (e - b > kMaxChunkNnz) return Status::InvalidArgument("row " + std::to_string(info_.n_rows + pending_rows()) + " holds more than 2^26 nonzeros, the per-chunk limit (format-spec §2.6)");
       SLAF_RETURN_IF_ERROR(AddRow(rows, b, e));
-      if (pending_.cols.size() >= target_nnz_ || pending_.row_nnz.size() >= kMaxChunkRowsWritten) SLAF_RETURN_IF_ERROR(FlushChunk());
+      if ((pending_.cols.size() >= target_nnz_ && pending_.row_nnz.size() >= opt_.min_chunk_rows) ||
+          pending_.row_nnz.size() >= kMaxChunkRowsWritten) {
+        SLAF_RETURN_IF_ERROR(FlushChunk());
+      }
     }
     return Status::OK();
   }

@@ -288,8 +288,16 @@ Result<std::shared_ptr<ObjectStore>> OpenLocalStore(const std::string& dir, bool
   if (::stat(root.c_str(), &st) != 0) {
     if (errno != ENOENT) return Status::IOError(Errno("stat", root));
     if (!create) return Status::NotFound(root + ": no such dataset directory");
-    if (::mkdir(root.c_str(), 0777) != 0 && errno != EEXIST) return Status::IOError(Errno("mkdir", root));
-    SLAF_RETURN_IF_ERROR(FsyncPath(ParentDir(root), true));
+    // mkdir -p, syncing each parent that gains an entry.
+    for (size_t pos = root.find('/', 1);; pos = root.find('/', pos + 1)) {
+      const std::string dir = pos == std::string::npos ? root : root.substr(0, pos);
+      if (::mkdir(dir.c_str(), 0777) == 0) {
+        SLAF_RETURN_IF_ERROR(FsyncPath(ParentDir(dir), true));
+      } else if (errno != EEXIST) {
+        return Status::IOError(Errno("mkdir", dir));
+      }
+      if (pos == std::string::npos) break;
+    }
   } else if (!S_ISDIR(st.st_mode)) {
     return Status::InvalidArgument(root + " is not a directory (a dataset is a directory)");
   }

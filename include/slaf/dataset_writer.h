@@ -22,10 +22,18 @@
 
 namespace slaf {
 
+// Segment options of datasets: 16 KiB chunks of at least 24 cells (see
+// SegmentWriterOptions::min_chunk_rows).
+inline SegmentWriterOptions DatasetSegmentDefaults() {
+  SegmentWriterOptions o;
+  o.min_chunk_rows = 24;
+  return o;
+}
+
 struct WriteOptions {
   // Chunk size, codec, etc. of new segments; n_cols and value_type are set
   // by the transaction.
-  SegmentWriterOptions segment;
+  SegmentWriterOptions segment = DatasetSegmentDefaults();
   // A new segment file starts after this many cells.
   uint64_t cells_per_segment = 1ull << 20;
   TableWriterOptions table;

@@ -100,6 +100,11 @@ struct SegmentWriterOptions {
   ValueType value_type = ValueType::kUInt32;
   // Chunks close when their encoded size reaches about this many bytes.
   uint32_t target_chunk_bytes = 16 * 1024;
+  // ... but not before they hold this many rows: each chunk costs an 80-byte
+  // directory entry held in memory by readers, so dense cells (several KiB
+  // each) would otherwise cost more index than data. Datasets use 24
+  // (WriteOptions), which bounds the directory at 80/24 = 3.3 bytes per cell.
+  uint32_t min_chunk_rows = 1;
   // kAuto: none for integer counts (bit-packed data barely compresses),
   // zstd for floats. A compressed chunk is kept only if it is smaller.
   ChunkCodecChoice codec = ChunkCodecChoice::kAuto;
