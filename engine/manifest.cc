@@ -81,39 +81,80 @@ using simdjson::dom::element;
 using simdjson::dom::element_type;
 using simdjson::dom::object;
 
+// format-spec §9.3: rules over the whole document. Returns false and fills
+// `what` and `path` (a JSONPath suffix, built only on failure) at the first
+// violation. `depth` counts the containers enclosing and including `e`
+// (the root object is at depth 1). Inside `uns` integers may be negative.
+bool CheckTree(element e, size_t depth, bool in_uns, std::string* path, std::string* what) {
+  switch (e.type()) {
+    case element_type::OBJECT: {
+      if (depth > kMaxDepth) return *what = "nesting deeper than 64", false;
+      std::set<std::string_view> keys;
+      for (auto field : object(e)) {
+        const std::string_view key = field.key;
+        if (key.find('\0') != std::string_view::npos) return *what = "key contains NUL", false;
+        if (!keys.insert(key).second) return *what = "duplicate key \"" + std::string(key) + "\"", false;
+        const bool uns = in_uns || (depth == 1 && key == "uns");
+        if (!CheckTree(field.value, depth + 1, uns, path, what)) {
+          *path = "." + std::string(key) + *path;
+          return false;
+        }
+      }
+      return true;
+    }
+    case element_type::ARRAY: {
+      if (depth > kMaxDepth) return *what = "nesting deeper than 64", false;
+      size_t i = 0;
+      for (element x : simdjson::dom::array(e)) {
+        if (!CheckTree(x, depth + 1, in_uns, path, what)) {
+          *path = "[" + std::to_string(i) + "]" + *path;
+          return false;
+        }
+        ++i;
+      }
+      return true;
+    }
+    case element_type::INT64: {
+      const int64_t v = int64_t(e);
+      if (v < 0 && !in_uns) return *what = "negative number " + std::to_string(v), false;
+      if (v > static_cast<int64_t>(kMaxJsonInt) || v < -static_cast<int64_t>(kMaxJsonInt)) {
+        return *what = "integer " + std::to_string(v) + " outside [-2^53, 2^53]", false;
+      }
+      return true;
+    }
+    case element_type::UINT64:
+      return *what = "integer " + std::to_string(uint64_t(e)) + " above 2^53", false;
+    case element_type::DOUBLE:
+      if (double(e) < 0 && !in_uns) return *what = "negative number", false;
+      return true;
+    case element_type::STRING:
+      if (std::string_view(e).find('\0') != std::string_view::npos) return *what = "string contains NUL", false;
+      return true;
+    default:
+      return true;
+  }
+}
+
+// Parses `json` into `*doc` with at most `max_depth` nested containers.
+Status ParseJson(simdjson::dom::parser* parser, std::span<const uint8_t> json, size_t max_depth, const std::string& name,
+                 const char* what, element* doc) {
+  if (parser->allocate(std::max<size_t>(json.size(), 64), max_depth) != simdjson::SUCCESS) {
+    return Status::IOError(name + ": cannot allocate the JSON parser");
+  }
+  simdjson::padded_string padded(reinterpret_cast<const char*>(json.data()), json.size());
+  if (auto err = parser->parse(padded).get(*doc); err != simdjson::SUCCESS) {
+    if (err == simdjson::DEPTH_ERROR) return Status::Corruption(name + ": " + what + " nests deeper than 64 (format-spec §9.3)");
+    return Status::Corruption(name + ": " + what + " is not valid JSON: " + simdjson::error_message(err) + " (format-spec §9.3)");
+  }
+  return Status::OK();
+}
+
 class Parser {
  public:
   explicit Parser(const std::string& name) : name_(name) {}
 
   Status Fail(const std::string& where, const std::string& what) const {
-    return Status::Corruption(name_ + ": manifest field " + where + ": " + what + " (format-spec §9)");
-  }
-
-  // Depth and duplicate keys over the whole document.
-  Status CheckStructure(element e, const std::string& where, size_t depth) const {
-    if (depth > kMaxDepth) return Fail(where, "nesting deeper than 64");
-    if (e.type() == element_type::OBJECT) {
-      std::set<std::string_view> keys;
-      for (auto field : object(e)) {
-        if (!keys.insert(field.key).second) return Fail(where, "duplicate key \"" + std::string(field.key) + "\"");
-        SLAF_RETURN_IF_ERROR(CheckStructure(field.value, where + "." + std::string(field.key), depth + 1));
-      }
-    } else if (e.type() == element_type::ARRAY) {
-      size_t i = 0;
-      for (element x : simdjson::dom::array(e)) {
-        SLAF_RETURN_IF_ERROR(CheckStructure(x, where + "[" + std::to_string(i++) + "]", depth + 1));
-      }
-    } else if (e.type() == element_type::INT64) {
-      const int64_t v = int64_t(e);
-      if (v < 0) return Fail(where, "negative number " + std::to_string(v));
-      if (static_cast<uint64_t>(v) > kMaxJsonInt) return Fail(where, "integer above 2^53");
-    } else if (e.type() == element_type::UINT64) {
-      return Fail(where, "integer above 2^53");
-    } else if (e.type() == element_type::STRING) {
-      std::string_view s = std::string_view(e);
-      if (s.find('\0') != std::string_view::npos) return Fail(where, "string contains NUL");
-    }
-    return Status::OK();
+    return Status::Corruption(name_ + ": manifest field " + where + ": " + what + " (format-spec §9.2)");
   }
 
   Result<element> Field(object o, const std::string& where, const char* key) const {
@@ -161,7 +202,7 @@ class Parser {
     SLAF_ASSIGN_OR_RETURN(std::string vt, Str(o, where, "value_type"));
     if (vt == "uint32") m->value_type = ValueType::kUInt32;
     else if (vt == "float32") m->value_type = ValueType::kFloat32;
-    else return Status::NotSupported(name_ + ": manifest field " + where + ".value_type: unknown value type \"" + vt + "\"");
+    else return Status::NotSupported(name_ + ": manifest field " + where + ".value_type: unknown value type \"" + vt + "\" (format-spec §9.2)");
     SLAF_ASSIGN_OR_RETURN(simdjson::dom::array segs, Arr(o, where, "segments"));
     size_t i = 0;
     for (element e : segs) {
@@ -203,7 +244,7 @@ class Parser {
       SLAF_ASSIGN_OR_RETURN(c.name, Str(co, w, "name"));
       SLAF_ASSIGN_OR_RETURN(std::string type, Str(co, w, "type"));
       Result<ColumnType> ct = ParseColumnType(type);
-      if (!ct.ok()) return Status::NotSupported(name_ + ": manifest field " + w + ".type: unknown column type \"" + type + "\"");
+      if (!ct.ok()) return Status::NotSupported(name_ + ": manifest field " + w + ".type: unknown column type \"" + type + "\" (format-spec §9.2)");
       c.type = *ct;
       if (c.type == ColumnType::kCategorical) {
         SLAF_ASSIGN_OR_RETURN(simdjson::dom::array cats, Arr(co, w, "categories"));
@@ -240,7 +281,7 @@ class Parser {
       SLAF_ASSIGN_OR_RETURN(std::string dt, Str(d, w, "dtype"));
       if (dt == "float32") e.type = DenseType::kFloat32;
       else if (dt == "float64") e.type = DenseType::kFloat64;
-      else return Status::NotSupported(name_ + ": manifest field " + w + ".dtype: unknown \"" + dt + "\"");
+      else return Status::NotSupported(name_ + ": manifest field " + w + ".dtype: unknown dtype \"" + dt + "\" (format-spec §9.2)");
       (*out)[std::string(field.key)] = std::move(e);
     }
     return Status::OK();
@@ -250,12 +291,33 @@ class Parser {
   const std::string& name_;
 };
 
+// A listed path or a name used as a directory: the key rules of §9.1.
+Status CheckPath(const std::string& what, const std::string& path) {
+  const Status s = io::CheckKey(path);
+  if (s.ok()) return s;
+  return Status::Corruption(what + ": " + s.message() + " (format-spec §9.1)");
+}
+
+// uns: a JSON object obeying §9.3 at depth 2 of the manifest, so that every
+// manifest a writer produces is one that readers accept.
+Status ValidateUns(const std::string& uns_json) {
+  if (uns_json.size() > kMaxManifestBytes) return Status::Corruption("uns is larger than 64 MiB (format-spec §9.3)");
+  simdjson::dom::parser parser;
+  element doc;
+  const auto bytes = std::span(reinterpret_cast<const uint8_t*>(uns_json.data()), uns_json.size());
+  SLAF_RETURN_IF_ERROR(ParseJson(&parser, bytes, kMaxDepth - 1, "uns", "uns", &doc));
+  if (doc.type() != element_type::OBJECT) return Status::Corruption("uns is not a JSON object (format-spec §9.2)");
+  std::string path, what;
+  if (!CheckTree(doc, 2, true, &path, &what)) return Status::Corruption("uns" + path + ": " + what + " (format-spec §9.3)");
+  return Status::OK();
+}
+
 Status CheckCoverage(const std::string& what, uint64_t n_rows, uint64_t first, uint64_t count, uint64_t* next) {
   if (first != *next) {
     return Status::Corruption(what + " starts at row " + std::to_string(first) + ", expected " + std::to_string(*next) +
                               " (files must cover the rows in order without gaps, format-spec §9.2)");
   }
-  if (count > n_rows - *next) return Status::Corruption(what + " runs past row " + std::to_string(n_rows));
+  if (count > n_rows - *next) return Status::Corruption(what + " runs past row " + std::to_string(n_rows) + " (format-spec §9.2)");
   *next += count;
   return Status::OK();
 }
@@ -264,41 +326,44 @@ Status ValidateMatrix(const std::string& name, const MatrixEntry& m, uint64_t n_
   uint64_t next = 0;
   for (size_t i = 0; i < m.segments.size(); ++i) {
     const SegmentRef& s = m.segments[i];
-    SLAF_RETURN_IF_ERROR(io::CheckKey(s.path).WithContext(name + " segment " + std::to_string(i)));
+    SLAF_RETURN_IF_ERROR(CheckPath(name + " segment " + std::to_string(i), s.path));
     SLAF_RETURN_IF_ERROR(CheckCoverage(name + " segment " + s.path, n_cells, s.first_cell, s.n_cells, &next));
   }
-  if (next != n_cells) return Status::Corruption(name + ": segments cover " + std::to_string(next) + " of " + std::to_string(n_cells) + " cells");
+  if (next != n_cells) return Status::Corruption(name + ": segments cover " + std::to_string(next) + " of " + std::to_string(n_cells) + " cells (format-spec §9.2)");
   return Status::OK();
 }
 
 Status ValidateTable(const std::string& name, const TableEntry& t, uint64_t expected_rows) {
   if (t.n_rows != expected_rows) {
     return Status::Corruption(name + ": n_rows " + std::to_string(t.n_rows) + " differs from the shape (" +
-                              std::to_string(expected_rows) + ")");
+                              std::to_string(expected_rows) + ", format-spec §9.2)");
   }
   for (const TableFileRef& f : t.files) {
-    SLAF_RETURN_IF_ERROR(io::CheckKey(f.path).WithContext(name));
+    SLAF_RETURN_IF_ERROR(CheckPath(name + " file", f.path));
     if (f.first_row > t.n_rows || f.n_rows > t.n_rows - f.first_row) {
-      return Status::Corruption(name + ": file " + f.path + " rows out of range");
+      return Status::Corruption(name + ": file " + f.path + " rows out of range (format-spec §9.2)");
     }
   }
   std::set<std::string> names;
   for (const ColumnSchema& c : t.columns) {
-    if (c.name.empty() || !names.insert(c.name).second) return Status::Corruption(name + ": empty or duplicate column name \"" + c.name + "\"");
+    if (c.name.empty() || !names.insert(c.name).second) return Status::Corruption(name + ": empty or duplicate column name \"" + c.name + "\" (format-spec §9.2)");
+    // Even a table of 0 rows names a file (of 0 rows) per column, so every
+    // column has a file to take its type and dictionary from.
+    if (c.files.empty()) return Status::Corruption(name + " column " + c.name + ": names no file (format-spec §9.2)");
     uint64_t next = 0;
     for (uint32_t fi : c.files) {
       const TableFileRef& f = t.files[fi];
       SLAF_RETURN_IF_ERROR(CheckCoverage(name + " column " + c.name + " file " + f.path, t.n_rows, f.first_row, f.n_rows, &next));
     }
-    if (next != t.n_rows) return Status::Corruption(name + " column " + c.name + ": files cover " + std::to_string(next) + " of " + std::to_string(t.n_rows) + " rows");
+    if (next != t.n_rows) return Status::Corruption(name + " column " + c.name + ": files cover " + std::to_string(next) + " of " + std::to_string(t.n_rows) + " rows (format-spec §9.2)");
     std::set<std::string_view> cats;
     for (const std::string& s : c.categories) {
-      if (!cats.insert(s).second) return Status::Corruption(name + " column " + c.name + ": duplicate category \"" + s + "\"");
+      if (!cats.insert(s).second) return Status::Corruption(name + " column " + c.name + ": duplicate category \"" + s + "\" (format-spec §9.2)");
     }
   }
   if (!t.index_column.empty()) {
     const ColumnSchema* idx = t.Find(t.index_column);
-    if (!idx || idx->type != ColumnType::kString) return Status::Corruption(name + ": index column \"" + t.index_column + "\" is not a string column");
+    if (!idx || idx->type != ColumnType::kString) return Status::Corruption(name + ": index column \"" + t.index_column + "\" is not a string column (format-spec §9.2)");
   }
   return Status::OK();
 }
@@ -328,11 +393,17 @@ std::vector<const FileRef*> Manifest::Files() const {
 }
 
 Status Manifest::Validate() const {
-  if (version == 0) return Status::Corruption("version 0 is not valid (versions start at 1)");
-  if (parent >= version) return Status::Corruption("parent " + std::to_string(parent) + " is not below version " + std::to_string(version));
+  if (version == 0) return Status::Corruption("version 0 is not valid (versions start at 1, format-spec §9.2)");
+  if (parent >= version) return Status::Corruption("parent " + std::to_string(parent) + " is not below version " + std::to_string(version) + " (format-spec §9.2)");
+  if (version > kMaxJsonInt || n_cells > kMaxJsonInt) return Status::Corruption("version or n_cells above 2^53 (format-spec §9.3)");
+  if (timestamp_ms < 0 || static_cast<uint64_t>(timestamp_ms) > kMaxJsonInt) {
+    return Status::Corruption("timestamp_ms " + std::to_string(timestamp_ms) + " is outside [0, 2^53] (format-spec §9.2)");
+  }
+  if (n_genes > (1u << 31)) return Status::Corruption("n_genes " + std::to_string(n_genes) + " is above 2^31 (format-spec §9.2)");
   SLAF_RETURN_IF_ERROR(ValidateMatrix("X", x, n_cells));
   for (const auto& [name, m] : layers) {
-    SLAF_RETURN_IF_ERROR(io::CheckKey("layers/" + name));
+    if (name == "X") return Status::Corruption("a layer may not be named \"X\" (format-spec §9.2)");
+    SLAF_RETURN_IF_ERROR(CheckPath("layer name", "layers/" + name));
     SLAF_RETURN_IF_ERROR(ValidateMatrix("layer " + name, m, n_cells));
   }
   SLAF_RETURN_IF_ERROR(ValidateTable("obs", obs, n_cells));
@@ -340,20 +411,22 @@ Status Manifest::Validate() const {
   for (const auto* m : {&obsm, &varm}) {
     const bool is_obs = m == &obsm;
     for (const auto& [name, d] : *m) {
-      SLAF_RETURN_IF_ERROR(io::CheckKey(d.path));
+      const std::string what = std::string(is_obs ? "obsm " : "varm ") + name;
+      SLAF_RETURN_IF_ERROR(CheckPath(what + " name", name));
+      SLAF_RETURN_IF_ERROR(CheckPath(what, d.path));
       const uint64_t want = is_obs ? n_cells : n_genes;
       if (d.n_rows != want) {
         return Status::Corruption(std::string(is_obs ? "obsm " : "varm ") + name + ": " + std::to_string(d.n_rows) +
-                                  " rows, expected " + std::to_string(want));
+                                  " rows, expected " + std::to_string(want) + " (format-spec §9.2)");
       }
     }
   }
   // The same file twice would be double-counted by vacuum and verify.
   std::set<std::string> paths;
   for (const FileRef* f : Files()) {
-    if (!paths.insert(f->path).second) return Status::Corruption("file " + f->path + " is listed twice");
+    if (!paths.insert(f->path).second) return Status::Corruption("file " + f->path + " is listed twice (format-spec §9.2)");
   }
-  return Status::OK();
+  return ValidateUns(uns_json);
 }
 
 std::string Manifest::ToJson() const {
@@ -392,29 +465,26 @@ std::string Manifest::ToJson() const {
 Result<Manifest> Manifest::Parse(std::span<const uint8_t> json, const std::string& name) {
   if (json.size() > kMaxManifestBytes) return Status::Corruption(name + ": manifest larger than 64 MiB (format-spec §9.3)");
   simdjson::dom::parser parser;
-  if (parser.allocate(std::max<size_t>(json.size(), 64), kMaxDepth + 1) != simdjson::SUCCESS) {
-    return Status::IOError(name + ": cannot allocate the JSON parser");
-  }
-  simdjson::padded_string padded(reinterpret_cast<const char*>(json.data()), json.size());
   element doc;
-  if (auto err = parser.parse(padded).get(doc); err != simdjson::SUCCESS) {
-    return Status::Corruption(name + ": manifest is not valid JSON: " + simdjson::error_message(err) + " (format-spec §9)");
+  SLAF_RETURN_IF_ERROR(ParseJson(&parser, json, kMaxDepth, name, "manifest", &doc));
+  std::string path, what;
+  if (!CheckTree(doc, 1, false, &path, &what)) {
+    return Status::Corruption(name + ": manifest field $" + path + ": " + what + " (format-spec §9.3)");
   }
   Parser p(name);
-  SLAF_RETURN_IF_ERROR(p.CheckStructure(doc, "$", 0));
   object root;
   if (doc.get(root) != simdjson::SUCCESS) return p.Fail("$", "not an object");
   SLAF_ASSIGN_OR_RETURN(std::string format, p.Str(root, "$", "format"));
   if (format != "slaf-dataset") return p.Fail("$.format", "expected \"slaf-dataset\", found \"" + format + "\"");
   SLAF_ASSIGN_OR_RETURN(simdjson::dom::array fv, p.Arr(root, "$", "format_version"));
-  int64_t major = -1;
-  for (element e : fv) {
-    if (e.get(major) != simdjson::SUCCESS) return p.Fail("$.format_version", "not [major, minor]");
-    break;
+  int64_t major = -1, minor = -1;
+  if (fv.size() != 2 || fv.at(0).get(major) != simdjson::SUCCESS || fv.at(1).get(minor) != simdjson::SUCCESS) {
+    return p.Fail("$.format_version", "expected [major, minor], two non-negative integers");
   }
+  // Any minor version of a known major is readable (format-spec §9.2).
   if (major != kDatasetFormatMajor) {
     return Status::NotSupported(name + ": dataset format major version " + std::to_string(major) +
-                                " is not supported (this reader implements " + std::to_string(kDatasetFormatMajor) + ")");
+                                " is not supported (this reader implements " + std::to_string(kDatasetFormatMajor) + ", format-spec §9.3)");
   }
   Manifest m;
   SLAF_ASSIGN_OR_RETURN(m.version, p.Uint(root, "$", "version"));
@@ -463,12 +533,18 @@ std::string ManifestKey(uint64_t version) {
 }
 
 std::string FormatTimestamp(int64_t ms) {
-  const time_t secs = static_cast<time_t>(ms / 1000);
-  struct tm tm;
-  gmtime_r(&secs, &tm);
-  char buf[40];
+  // Floor division, so times before 1970 print as such.
+  int64_t secs = ms / 1000, millis = ms % 1000;
+  if (millis < 0) {
+    millis += 1000;
+    secs -= 1;
+  }
+  const time_t t = static_cast<time_t>(secs);
+  struct tm tm = {};
+  gmtime_r(&t, &tm);
+  char buf[96];
   std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
-                tm.tm_hour, tm.tm_min, tm.tm_sec, static_cast<int>(ms % 1000));
+                tm.tm_hour, tm.tm_min, tm.tm_sec, static_cast<int>(millis));
   return buf;
 }
 

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# Builds the libFuzzer targets with clang + ASan/UBSan and runs each for a
-# share of SECONDS (default 60), seeded with the golden vectors. Crashes are
-# written to fuzz/artifacts/; turn each into a regression test.
+# Builds the libFuzzer targets with clang + ASan/UBSan and runs each for an
+# equal share of SECONDS (default 60): segment and block targets seeded with
+# the golden vectors, manifest_fuzz with fuzz/corpus/manifest/ and
+# fuzz/manifest.dict. Crashes are written to fuzz/artifacts/; turn each into
+# a regression test.
 #   fuzz/run.sh [SECONDS]
 # FUZZ_SEED=N fixes libFuzzer's seed (CI does, so a run repeats exactly what
 # was fuzzed before it landed); FUZZ_CORPUS_DIR moves the working corpus.
@@ -12,16 +14,23 @@ root=$(cd "$here/.." && pwd)
 build=${FUZZ_BUILD_DIR:-$root/build-fuzz}
 CXX=clang++-14 CC=clang-14 cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
   -DSLAF_FUZZ=ON -DSLAF_SANITIZE=ON -DSLAF_BUILD_TESTS=OFF -DSLAF_BUILD_BENCH=OFF >/dev/null
-cmake --build "$build" --target segment_fuzz block_fuzz -j2
-targets=(segment_fuzz block_fuzz)
+cmake --build "$build" --target segment_fuzz block_fuzz manifest_fuzz -j2
+targets=(segment_fuzz block_fuzz manifest_fuzz)
 per=$(( secs / ${#targets[@]} )); [ "$per" -ge 1 ] || per=1
 mkdir -p "$here/artifacts"
 for t in "${targets[@]}"; do
   corpus="${FUZZ_CORPUS_DIR:-$here/corpus-work}/$t"
   mkdir -p "$corpus"
-  # Seeds: every golden file, valid and invalid (format-spec/golden/).
-  cp -n "$root"/format-spec/golden/*.seg "$root"/format-spec/golden/invalid/*.seg "$corpus"/ 2>/dev/null || true
+  extra=()
+  if [ "$t" = manifest_fuzz ]; then
+    # Seeds: manifests, valid and invalid (format-spec §9.7 is one of them).
+    cp -n "$here"/corpus/manifest/* "$corpus"/
+    extra=(-dict="$here/manifest.dict")
+  else
+    # Seeds: every golden file, valid and invalid (format-spec/golden/).
+    cp -n "$root"/format-spec/golden/*.seg "$root"/format-spec/golden/invalid/*.seg "$corpus"/ 2>/dev/null || true
+  fi
   echo "== $t: ${per}s"
-  "$build/fuzz/$t" "$corpus" -max_total_time="$per" -malloc_limit_mb=512 -rss_limit_mb=2048 \
+  "$build/fuzz/$t" "$corpus" "${extra[@]}" -max_total_time="$per" -malloc_limit_mb=512 -rss_limit_mb=2048 \
     -timeout=10 ${FUZZ_SEED:+-seed=$FUZZ_SEED} -artifact_prefix="$here/artifacts/$t-" -print_final_stats=1 2>&1 | tail -n 12
 done
