@@ -64,6 +64,10 @@ Status RemapCategories(const std::vector<std::string>& target, Column* c) {
 }
 
 void ConcatColumns(std::vector<Column>& pieces, Column* out) {
+  if (pieces.empty()) {
+    out->n_rows = 0;
+    return;
+  }
   const Column& first = pieces.front();
   out->type = first.type;
   out->categories = first.categories;

@@ -44,6 +44,7 @@ uint64_t VersionOfKey(const std::string& key) {
     const char c = key[i];
     if (c < '0' || c > '9') return 0;
     v = v * 10 + static_cast<uint64_t>(c - '0');
+    if (v > (1ull << 53)) return 0;  // versions are at most 2^53 (format-spec §9.2)
   }
   return v;
 }
@@ -62,7 +63,14 @@ Result<std::vector<uint64_t>> ListedVersions(io::ObjectStore* store) {
   return out;
 }
 
-bool ManifestExists(io::ObjectStore* store, uint64_t v) { return store->OpenRead(ManifestKey(v)).ok(); }
+// Whether manifest v exists; errors other than NotFound are errors, so a
+// failing store never makes the newest version look older than it is.
+Result<bool> ManifestExists(io::ObjectStore* store, uint64_t v) {
+  Result<std::shared_ptr<io::RandomAccessFile>> f = store->OpenRead(ManifestKey(v));
+  if (f.ok()) return true;
+  if (f.status().IsNotFound()) return false;
+  return f.status();
+}
 
 Result<Manifest> ReadManifest(io::ObjectStore* store, uint64_t version) {
   const std::string key = ManifestKey(version);
@@ -89,7 +97,10 @@ Result<uint64_t> LatestVersion(io::ObjectStore* store) {
     const std::string text(hint->begin(), hint->end());
     char* end = nullptr;
     const unsigned long long h = std::strtoull(text.c_str(), &end, 10);
-    if (end != text.c_str() && h > 0 && ManifestExists(store, h)) v = h;
+    if (end != text.c_str() && h > 0 && h <= (1ull << 53)) {
+      SLAF_ASSIGN_OR_RETURN(bool exists, ManifestExists(store, h));
+      if (exists) v = h;
+    }
   }
   if (v == 0) {
     // No usable hint (a crash before it was written, or a vacuum): list.
@@ -97,8 +108,11 @@ Result<uint64_t> LatestVersion(io::ObjectStore* store) {
     if (!listed.empty()) v = listed.back();
   }
   // The hint is advisory and may lag: probe forward.
-  while (ManifestExists(store, v + 1)) ++v;
-  return v;
+  while (true) {
+    SLAF_ASSIGN_OR_RETURN(bool exists, ManifestExists(store, v + 1));
+    if (!exists) return v;
+    ++v;
+  }
 }
 
 Result<std::vector<VersionInfo>> ListVersions(io::ObjectStore* store) {
@@ -359,21 +373,34 @@ class DatasetImpl final : public Dataset {
     return out;
   }
 
-  Result<std::vector<uint64_t>> ByName(const TableEntry& t, const char* which, std::span<const std::string> names) const {
+  // name -> row of the index column, built on first use and kept (like a
+  // pandas index): later lookups cost a hash probe per name.
+  struct NameIndex {
+    Column names;
+    std::unordered_map<std::string_view, uint64_t> rows;
+  };
+  Result<const NameIndex*> Names(const TableEntry& t, const char* which) const {
+    const bool obs = &t == &m_.obs;
+    std::lock_guard<std::mutex> lock(names_mu_);
+    std::unique_ptr<NameIndex>& slot = obs ? obs_names_ : var_names_;
+    if (slot) return slot.get();
     if (t.index_column.empty()) return Status::NotFound(std::string(which) + " has no index column");
     SLAF_ASSIGN_OR_RETURN(const ColumnSchema* c, Schema(t, which, t.index_column));
-    Column col;
-    SLAF_RETURN_IF_ERROR(ReadColumn(t, *c, &col));
-    std::unordered_map<std::string_view, uint64_t> pos;
-    pos.reserve(names.size() * 2);
-    for (const std::string& n : names) pos.emplace(n, UINT64_MAX);
-    for (uint64_t i = 0; i < col.n_rows; ++i) {
-      auto it = pos.find(col.str(i));
-      if (it != pos.end() && it->second == UINT64_MAX) it->second = i;
-    }
+    auto idx = std::make_unique<NameIndex>();
+    SLAF_RETURN_IF_ERROR(ReadColumn(t, *c, &idx->names));
+    idx->rows.reserve(idx->names.n_rows);
+    for (uint64_t i = 0; i < idx->names.n_rows; ++i) idx->rows.emplace(idx->names.str(i), i);  // first wins
+    slot = std::move(idx);
+    return slot.get();
+  }
+
+  Result<std::vector<uint64_t>> ByName(const TableEntry& t, const char* which, std::span<const std::string> names) const {
+    SLAF_ASSIGN_OR_RETURN(const NameIndex* index, Names(t, which));
     std::vector<uint64_t> ids;
+    ids.reserve(names.size());
     for (const std::string& n : names) {
-      const uint64_t id = pos[n];
+      auto it = index->rows.find(n);
+      const uint64_t id = it == index->rows.end() ? UINT64_MAX : it->second;
       if (id == UINT64_MAX) {
         return Status::NotFound(std::string(which) + " " + t.index_column + " \"" + n + "\" not found in version " +
                                 std::to_string(m_.version));
@@ -418,8 +445,8 @@ class DatasetImpl final : public Dataset {
     if (it == m.end()) return Status::NotFound(std::string(which) + " has no matrix \"" + name + "\"");
     SLAF_ASSIGN_OR_RETURN(std::shared_ptr<io::RandomAccessFile> file, OpenFile(it->second));
     SLAF_ASSIGN_OR_RETURN(std::unique_ptr<DenseReader> r, DenseReader::Open(file));
-    if (r->info().n_rows != it->second.n_rows || r->info().n_cols != it->second.n_cols) {
-      return Status::Corruption(Where(it->second) + ": shape differs from the manifest");
+    if (r->info().n_rows != it->second.n_rows || r->info().n_cols != it->second.n_cols || r->info().type != it->second.type) {
+      return Status::Corruption(Where(it->second) + ": shape or dtype differs from the manifest");
     }
     DenseMatrix out;
     SLAF_RETURN_IF_ERROR(r->ReadRows(0, r->info().n_rows, &out));
@@ -434,6 +461,8 @@ class DatasetImpl final : public Dataset {
   mutable std::mutex mu_;
   mutable std::unordered_map<std::string, std::shared_ptr<SegmentReader>> segments_;
   mutable std::unordered_map<std::string, std::shared_ptr<TableReader>> tables_;
+  mutable std::mutex names_mu_;
+  mutable std::unique_ptr<NameIndex> obs_names_, var_names_;
 };
 
 // ---- predicates
@@ -664,7 +693,7 @@ Result<AxisStats> DatasetImpl::Stats(std::span<const uint64_t> cells, const std:
       }
     }
   };
-  CsrMatrix block;
+  thread_local CsrMatrix block;  // reused: regrowing it per call costs more than the sums
   if (cells.empty()) {
     // Full pass: stream every segment; per-cell stats need no gene ids.
     for (const SegmentRef& ref : mx->segments) {
@@ -682,7 +711,7 @@ Result<AxisStats> DatasetImpl::Stats(std::span<const uint64_t> cells, const std:
     }
     return st;
   }
-  constexpr size_t kBlock = 4096;
+  constexpr size_t kBlock = 512;
   for (size_t i = 0; i < cells.size(); i += kBlock) {
     const size_t e = std::min(cells.size(), i + kBlock);
     SLAF_RETURN_IF_ERROR(ReadCells(cells.subspan(i, e - i), {}, &block, layer));

@@ -624,3 +624,48 @@ TEST(Dataset, LatestHintIsAdvisory) {
 
 }  // namespace
 }  // namespace slaf
+
+namespace slaf {
+namespace {
+
+// A writer that read an old version, after a vacuum removed that version's
+// successor manifest, must not land in the hole behind newer versions.
+TEST(Dataset, StaleWriterDoesNotLandInAVacuumedHole) {
+  testing::TempDir dir;
+  auto store = *io::OpenLocalStore(dir / "ds.slaf", true);
+  testing::CreateDataset(store, testing::Cells(0, 20, 40));
+  const CsrMatrix b = testing::Cells(20, 4, 40);
+  for (int attempts : {1, 3}) {
+    auto stale = Transaction::Update(store, [&] {
+      WriteOptions o;
+      o.max_attempts = attempts;
+      return o;
+    }());
+    ASSERT_TRUE(stale.ok());
+    ASSERT_TRUE((*stale)->AppendCells(engine::ViewOf(b)).ok());
+    ASSERT_TRUE((*stale)->AppendObs(testing::ObsFor(b, 20)).ok());
+    const uint64_t base = (*stale)->base().version;
+    // Two more versions by someone else, then a vacuum that drops all but the newest.
+    for (int k = 0; k < 2; ++k) {
+      auto tx = Transaction::Update(store);
+      ASSERT_TRUE((*tx)->SetColumn(Axis::kVar, Column::Int64("k", std::vector<int64_t>(40, k))).ok());
+      ASSERT_TRUE((*tx)->Commit().ok());
+    }
+    ASSERT_TRUE(Vacuum(store.get(), base + 2, 0, false).ok());
+    ASSERT_FALSE(Dataset::Open(store, OpenOptions{base + 1, {}}).ok()) << "the hole exists";
+    Result<uint64_t> r = (*stale)->Commit();
+    if (attempts == 1) {
+      EXPECT_EQ(r.status().code(), Status::Code::kConflict) << r.status().ToString();
+      EXPECT_FALSE(Dataset::Open(store, OpenOptions{base + 1, {}}).ok()) << "the stale manifest was taken back";
+      EXPECT_EQ(*LatestVersion(store.get()), base + 2);
+    } else {
+      ASSERT_TRUE(r.ok()) << r.status().ToString();
+      EXPECT_EQ(*r, base + 3) << "rebased onto the newest version";
+      auto ds = Dataset::Open(store);
+      EXPECT_EQ((*ds)->n_cells(), 24u);
+    }
+  }
+}
+
+}  // namespace
+}  // namespace slaf

@@ -542,34 +542,83 @@ class TransactionImpl final : public Transaction {
            !obs_index_ && !var_index_;
   }
 
+  // Paths of the files this transaction added (its fingerprint in a manifest).
+  std::set<std::string> NewFiles(const Manifest& next, const Manifest& base) const {
+    std::set<std::string> old, added;
+    for (const FileRef* f : base.Files()) old.insert(f->path);
+    for (const FileRef* f : next.Files()) {
+      if (!old.count(f->path)) added.insert(f->path);
+    }
+    return added;
+  }
+
+  // After a successful create of version v: a vacuum may have removed an
+  // old manifest v while v + 1 exists (format-spec §9.6), so a writer that
+  // read a stale base can land in that hole, hidden behind newer versions.
+  // If v + 1 exists and does not build on our commit, take ours back.
+  Result<bool> LandedInHole(const Manifest& next, const Manifest& base) {
+    Result<std::vector<uint8_t>> after = store_->Get(ManifestKey(next.version + 1));
+    if (!after.ok()) {
+      if (after.status().IsNotFound()) return false;
+      return after.status();
+    }
+    SLAF_ASSIGN_OR_RETURN(Manifest m, Manifest::Parse(*after, ManifestKey(next.version + 1)));
+    const std::set<std::string> ours = NewFiles(next, base);
+    std::set<std::string> theirs;
+    for (const FileRef* f : m.Files()) theirs.insert(f->path);
+    if (!ours.empty()) return !theirs.count(*ours.begin());
+    return m.timestamp_ms < next.timestamp_ms;  // no files of our own: compare times
+  }
+
   Result<uint64_t> CommitImpl() {
     SLAF_RETURN_IF_ERROR(WriteFiles());
     Manifest base = base_;
     std::mt19937_64 rng(RandomId());
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
     for (int attempt = 1;; ++attempt) {
       SLAF_ASSIGN_OR_RETURN(Manifest next, Compose(base));
       const std::string json = next.ToJson();
       const std::string key = ManifestKey(next.version);
-      Status s = store_->PutIfAbsent(key, std::span(reinterpret_cast<const uint8_t*>(json.data()), json.size()));
-      if (s.ok()) {
-        // Advisory hint for readers; the commit is already durable, so a
-        // failure here is harmless (readers probe forward).
-        const std::string v = std::to_string(next.version) + "\n";
-        (void)store_->Put(kLatestKey, std::span(reinterpret_cast<const uint8_t*>(v.data()), v.size()));
-        return next.version;
+      const std::span<const uint8_t> bytes(reinterpret_cast<const uint8_t*>(json.data()), json.size());
+      Status s = store_->PutIfAbsent(key, bytes);
+      if (!s.ok() && s.code() != Status::Code::kConflict) {
+        // The create may have landed before the error (e.g. the directory
+        // sync failed after link(), or a lost response): if the stored
+        // manifest is ours, the commit happened; saying otherwise would
+        // invite the caller to apply the change twice.
+        Result<std::vector<uint8_t>> stored = store_->Get(key);
+        if (!stored.ok() || !std::equal(stored->begin(), stored->end(), bytes.begin(), bytes.end())) return s;
+        s = Status::OK();
       }
-      if (s.code() != Status::Code::kConflict) return s;
+      if (s.ok()) {
+        SLAF_ASSIGN_OR_RETURN(bool hidden, LandedInHole(next, base));
+        if (!hidden) {
+          // Advisory hint for readers; the commit is already durable, so a
+          // failure here is harmless (readers probe forward).
+          const std::string v = std::to_string(next.version) + "\n";
+          (void)store_->Put(kLatestKey, std::span(reinterpret_cast<const uint8_t*>(v.data()), v.size()));
+          return next.version;
+        }
+        SLAF_RETURN_IF_ERROR(store_->Delete(key));
+      }
       const Status conflict = Status::Conflict(
           store_->location() + ": version " + std::to_string(next.version) +
           " was committed by another writer after this transaction read version " + std::to_string(base.version) +
           "; nothing was changed, reopen the dataset and retry");
-      if (!Rebasable() || attempt >= opts_.max_attempts) return conflict;
-      // Jittered backoff, then rebase onto the newest version.
-      const int64_t cap_ms = std::min<int64_t>(5000, 50ll << std::min(attempt, 6));
-      std::this_thread::sleep_for(std::chrono::milliseconds(static_cast<int64_t>(rng() % static_cast<uint64_t>(cap_ms)) + 1));
+      if (!Rebasable() || attempt >= opts_.max_attempts || std::chrono::steady_clock::now() > deadline) return conflict;
+      // Full-jitter backoff between 50 ms and min(5 s, 50 ms * 2^attempt),
+      // then rebase onto the newest version.
+      const int64_t cap_ms = std::min<int64_t>(5000, 50ll << std::min(attempt, 7));
+      std::this_thread::sleep_for(std::chrono::milliseconds(50 + static_cast<int64_t>(rng() % static_cast<uint64_t>(cap_ms - 49))));
       SLAF_ASSIGN_OR_RETURN(std::unique_ptr<Dataset> latest, Dataset::Open(store_));
       const Manifest& nb = latest->manifest();
       if (nb.n_genes != base.n_genes || nb.x.value_type != base.x.value_type) return conflict;
+      // Changes that make the append incompatible are conflicts, not input errors.
+      Result<Manifest> probe = Compose(nb);
+      if (!probe.ok()) {
+        return Status::Conflict(store_->location() + ": version " + std::to_string(nb.version) +
+                                " changed the dataset so that this append no longer applies: " + probe.status().message());
+      }
       base = nb;
     }
   }
@@ -637,17 +686,29 @@ Result<VacuumResult> Vacuum(io::ObjectStore* store, uint64_t keep_from_version, 
   }
   const int64_t cutoff = NowMs() - min_age_ms;
   VacuumResult out;
+  SLAF_ASSIGN_OR_RETURN(std::vector<io::ObjectEntry> all, store->List(""));
+  std::map<std::string, int64_t> mtime;
+  for (const io::ObjectEntry& e : all) mtime[e.key] = e.mtime_ms;
   // Old manifests go first, so no remaining version points at a removed file.
+  // A manifest younger than min_age stays, with the files it references: a
+  // slow writer that read that version might still commit on top of it.
   for (uint64_t v : old_versions) {
     const std::string key = ManifestKey(v);
+    if (mtime.count(key) && mtime[key] > cutoff) {
+      SLAF_ASSIGN_OR_RETURN(std::unique_ptr<Dataset> young,
+                            Dataset::Open(std::shared_ptr<io::ObjectStore>(store, [](io::ObjectStore*) {}), OpenOptions{v, {}}));
+      for (const FileRef* f : young->manifest().Files()) referenced.insert(f->path);
+      continue;
+    }
     if (!dry_run) SLAF_RETURN_IF_ERROR(store->Delete(key));
     out.removed.push_back(key);
   }
-  SLAF_ASSIGN_OR_RETURN(std::vector<io::ObjectEntry> all, store->List(""));
   for (const io::ObjectEntry& e : all) {
     const bool data = e.key.rfind("X/", 0) == 0 || e.key.rfind("layers/", 0) == 0 || e.key.rfind("obs/", 0) == 0 ||
                       e.key.rfind("var/", 0) == 0 || e.key.rfind("obsm/", 0) == 0 || e.key.rfind("varm/", 0) == 0;
-    const bool temp = e.key.find(".tmp-") != std::string::npos;
+    // Temporary files of interrupted manifest and hint writes (io/store.cc).
+    const bool temp = (e.key.rfind("_versions/", 0) == 0 || e.key.rfind("_latest.", 0) == 0) &&
+                      e.key.find(".tmp-") != std::string::npos;
     if (!(data || temp) || referenced.count(e.key)) continue;
     // Young files may belong to a transaction still writing: keep them.
     if (e.mtime_ms > cutoff) continue;

@@ -1,6 +1,8 @@
 // Crash safety of commits (RELIABILITY.md requirements 1-3): for create,
 // append and set-column, every write-side store operation n is failed
-//   (a) once, (b) from n on (local directory store), and
+//   (a) once, (b) from n on, (b') once after it was done (a lost response:
+//       a manifest created but reported failed must count as committed),
+//       on the local directory store, and
 //   (c) as a crash at n: the writer dies and unsynced data is dropped, with
 //       and without a torn tail, for 3 seeds (durability-modelling store).
 // Afterwards the dataset opens at version k or k+1, never in between, with
@@ -138,10 +140,11 @@ TEST_P(CrashTest, ErrorsOnLocalStoreLeaveVersionKOrKPlusOne) {
   const Reference ref = Measure(sc);
   ASSERT_GT(ref.ops, 5u);
   ASSERT_LE(ref.ops, 200u);
-  for (auto mode : {io::FaultInjectingStore::Mode::kOnce, io::FaultInjectingStore::Mode::kFromThenOn}) {
+  using Mode = io::FaultInjectingStore::Mode;
+  for (auto mode : {Mode::kOnce, Mode::kFromThenOn, Mode::kOnceAfterDone}) {
     for (uint64_t n = 1; n <= ref.ops; ++n) {
       SCOPED_TRACE(std::string(sc.name) + " fault at op " + std::to_string(n) +
-                   (mode == io::FaultInjectingStore::Mode::kOnce ? " (once)" : " (from then on)"));
+                   (mode == Mode::kOnce ? " (once)" : mode == Mode::kFromThenOn ? " (from then on)" : " (done, then reported failed)"));
       TempDir dir;
       auto local = *io::OpenLocalStore(dir / "ds.slaf", true);
       Prepare(local, sc.from_empty);
