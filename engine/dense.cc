@@ -161,7 +161,7 @@ class DenseReaderImpl final : public DenseReader {
     // Reserve at once unless the footer claims far more than the file's
     // bytes could back (then grow chunk by chunk, each verified first).
     const uint64_t want = (end - begin) * info_.n_cols;
-    if (want * vs <= std::max<uint64_t>(64ull << 20, 64 * info_.file_size)) {
+    if (want * vs <= std::max<uint64_t>(16ull << 20, 64 * info_.file_size)) {
       if (info_.type == DenseType::kFloat32) out->f32.reserve(want);
       else out->f64.reserve(want);
       AdviseHugePages(info_.type == DenseType::kFloat32 ? static_cast<void*>(out->f32.data()) : static_cast<void*>(out->f64.data()), want * vs);
@@ -173,16 +173,20 @@ class DenseReaderImpl final : public DenseReader {
       const uint64_t r0 = std::max(begin, c.first_row) - c.first_row, r1 = std::min(end, c.first_row + c.n_rows) - c.first_row;
       const uint64_t at = out->n_rows * row_bytes;
       const uint64_t bytes = (r1 - r0) * row_bytes;
+      // The result grows only after the chunk verified, or, for a chunk
+      // read in place, by no more than its stored bytes (§8.3: raw_len =
+      // stored_len for codec 0).
+      const bool direct = c.codec == 0 && c.encoding == kDensePlain && r0 == 0 && r1 == c.n_rows;
+      std::span<const uint8_t> payload;
+      if (!direct) SLAF_RETURN_IF_ERROR(Fail(LoadChunk(i, &stored, &raw, &payload), out));
       if (info_.type == DenseType::kFloat32) out->f32.resize((out->n_rows + r1 - r0) * info_.n_cols);
       else out->f64.resize((out->n_rows + r1 - r0) * info_.n_cols);
       uint8_t* dst = (info_.type == DenseType::kFloat32 ? reinterpret_cast<uint8_t*>(out->f32.data()) : reinterpret_cast<uint8_t*>(out->f64.data())) + at;
-      if (c.codec == 0 && c.encoding == kDensePlain && r0 == 0 && r1 == c.n_rows) {
+      if (direct) {
         // Whole plain chunk: read into the result, verify it there.
-        SLAF_RETURN_IF_ERROR(file_->ReadAt(c.offset, c.stored_len, dst));
-        SLAF_RETURN_IF_ERROR(VerifyChecksum(i, {dst, c.stored_len}));
+        SLAF_RETURN_IF_ERROR(Fail(file_->ReadAt(c.offset, c.stored_len, dst), out));
+        SLAF_RETURN_IF_ERROR(Fail(VerifyChecksum(i, {dst, c.stored_len}), out));
       } else {
-        std::span<const uint8_t> payload;
-        SLAF_RETURN_IF_ERROR(LoadChunk(i, &stored, &raw, &payload));
         if (c.encoding == kDensePlain) {
           if (bytes) std::memcpy(dst, payload.data() + r0 * row_bytes, bytes);
         } else {
@@ -204,6 +208,16 @@ class DenseReaderImpl final : public DenseReader {
   }
 
  private:
+  // Clears a half-read result on error, so none escapes.
+  static Status Fail(Status s, DenseMatrix* out) {
+    if (!s.ok()) {
+      out->n_rows = 0;
+      out->f32.clear();
+      out->f64.clear();
+    }
+    return s;
+  }
+
   std::string Context(size_t i) const { return file_->name() + ": chunk " + std::to_string(i) + " at offset " + std::to_string(info_.chunks[i].offset); }
 
   Status VerifyChecksum(size_t i, std::span<const uint8_t> stored) const {

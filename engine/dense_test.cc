@@ -306,5 +306,36 @@ TEST(DenseCorruption, CraftedFooters) {
   expect(craft([](uint8_t* f) { Store<uint32_t>(f + 64 + 8, 1u << 28); }), false, "runs past the footer");
 }
 
+TEST(DenseCorruption, CompressedChunkClaimingHugeRowsFailsWithoutAllocating) {
+  DenseMatrix m;
+  m.n_rows = 64;
+  m.n_cols = 4;
+  m.f32.assign(256, 1.5f);
+  DenseWriterOptions o;
+  o.codec = ChunkCodecChoice::kZstd;
+  auto b = Write(m, o);
+  const size_t size = b.size();
+  const uint64_t fo = Load<uint64_t>(b.data() + size - 32), flen = Load<uint64_t>(b.data() + size - 24);
+  ASSERT_EQ(b[fo + 64 + 28], 1) << "chunk must be zstd-compressed for this test";
+  Store<uint32_t>(b.data() + fo + 64 + 24, 1u << 24);           // n_rows
+  Store<uint32_t>(b.data() + fo + 64 + 12, (1u << 24) * 16);    // raw_len = n_rows x 4 x 4 = 256 MiB
+  Store<uint64_t>(b.data() + fo + 8, 1u << 24);
+  Store<uint64_t>(b.data() + size - 16, codecs::Checksum64(b.data() + fo, flen, fo));
+  auto r = Open(b);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  DenseMatrix got;
+  g_guard = true;
+  Status s;
+  try {
+    s = (*r)->ReadRows(0, 1u << 24, &got);
+  } catch (const std::bad_alloc&) {
+    s = Status::IOError("allocation over the cap");
+  }
+  g_guard = false;
+  EXPECT_TRUE(s.IsCorruption()) << s.ToString();
+  EXPECT_EQ(got.n_rows, 0u);
+  EXPECT_TRUE(got.f32.empty());
+}
+
 }  // namespace
 }  // namespace slaf

@@ -631,7 +631,7 @@ class TableReaderImpl final : public TableReader {
     // Reserve the whole result at once unless the footer's claims are far
     // beyond what the file's bytes could back (a crafted footer must not
     // make us allocate terabytes); then the arrays grow chunk by chunk.
-    if (n <= (1ull << 23) || n <= 8 * info_.file_size) Reserve(col.type, n, raw_total, out);
+    if (n <= (1ull << 20) || n <= 8 * info_.file_size) Reserve(col.type, n, std::min(raw_total, 64 * info_.file_size), out);
     ChunkBuffers& buf = ThreadBuffers();
     uint64_t nulls = 0;
     Status s;
@@ -642,7 +642,10 @@ class TableReaderImpl final : public TableReader {
       s = ReadChunk(index, k, r0, r1, out, &buf, &nulls);
     }
     buf.Shrink();
-    if (!s.ok()) return s;
+    if (!s.ok()) {
+      Reset(col, 0, out);  // no half-read column escapes
+      return s;
+    }
     if (nulls == 0) std::vector<uint8_t>().swap(out->valid);
     return Status::OK();
   }
@@ -721,7 +724,9 @@ class TableReaderImpl final : public TableReader {
   }
 
   // Reads chunk k of column ci, verifies and decodes its rows [r0, r1) and
-  // appends them to *out. *nulls counts the null rows appended.
+  // appends them to *out. *nulls counts the null rows appended. The result
+  // grows only after the chunk's bytes verified (or, read in place, when
+  // they are no more than the file holds).
   Status ReadChunk(size_t ci, size_t k, uint32_t r0, uint32_t r1, Column* out, ChunkBuffers* buf, uint64_t* nulls) const {
     const TableColumnInfo& col = info_.columns[ci];
     const TableChunkInfo& c = col.chunks[k];

@@ -609,5 +609,38 @@ TEST(TableCorruption, CraftedFooters) {
   }
 }
 
+// A compressed chunk may claim up to 2^24 rows in a 256 MiB payload from a
+// few stored bytes; nothing that large is allocated before its frame proves
+// the claim, and a failed read leaves no half-filled column behind.
+TEST(TableCorruption, CompressedChunkClaimingHugeRowsFailsWithoutAllocating) {
+  Table one;
+  one.n_rows = 300;
+  std::vector<uint32_t> codes(300);
+  for (size_t i = 0; i < codes.size(); ++i) codes[i] = i % 3;
+  one.columns.push_back(Column::Categorical("c", codes, {"a", "b", "c"}));
+  TableWriterOptions o;
+  o.codec = ChunkCodecChoice::kZstd;
+  Crafted c(Write(one, o));
+  ASSERT_EQ(c.bytes[c.dir() + 36], 1) << "chunk must be zstd-compressed for this test";
+  Store<uint32_t>(c.bytes.data() + c.dir() + 24, 1u << 24);       // n_rows
+  Store<uint32_t>(c.bytes.data() + c.dir() + 12, 1u << 18);       // raw_len: the minimum for 2^24 codes
+  Store<uint64_t>(c.footer() + 8, 1u << 24);                      // table n_rows
+  auto r = Open(c.Sealed());
+  ASSERT_TRUE(r.ok()) << r.status().ToString();  // the footer alone is consistent
+  Column col = Column::Int64("stale", {1, 2, 3});
+  g_guard = true;
+  Status s;
+  try {
+    s = (*r)->ReadColumn(0, &col);
+  } catch (const std::bad_alloc&) {
+    s = Status::IOError("allocation over the cap");
+  }
+  g_guard = false;
+  EXPECT_TRUE(s.IsCorruption()) << s.ToString();
+  EXPECT_NE(s.message().find("zstd frame declares"), std::string::npos) << s.ToString();
+  EXPECT_EQ(col.n_rows, 0u);
+  EXPECT_TRUE(col.codes.empty());
+}
+
 }  // namespace
 }  // namespace slaf
