@@ -669,3 +669,27 @@ TEST(Dataset, StaleWriterDoesNotLandInAVacuumedHole) {
 
 }  // namespace
 }  // namespace slaf
+
+namespace slaf {
+namespace {
+
+TEST(Dataset, EmptyDatasetKeepsItsSchemaAndTakesAppends) {
+  testing::TempDir dir;
+  auto store = *io::OpenLocalStore(dir / "ds.slaf", true);
+  const CsrMatrix none = testing::Cells(0, 0, 30);
+  testing::CreateDataset(store, none);
+  auto ds = Dataset::Open(store);
+  ASSERT_TRUE(ds.ok());
+  EXPECT_EQ((*ds)->n_cells(), 0u);
+  EXPECT_EQ((*ds)->manifest().obs.columns.size(), 7u) << "obs columns survive with zero rows";
+  const CsrMatrix b = testing::Cells(0, 5, 30);
+  ASSERT_TRUE(testing::AppendCells(store, b, testing::ObsFor(b, 0)).ok());
+  auto after = Dataset::Open(store);
+  CsrMatrix x;
+  ASSERT_TRUE((*after)->ReadCellRange(0, 5, &x).ok());
+  EXPECT_TRUE(testing::SameCsr(x, b));
+  ExpectTablesEqual(*(*after)->obs(), testing::ObsFor(b, 0));
+}
+
+}  // namespace
+}  // namespace slaf

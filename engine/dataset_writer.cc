@@ -424,7 +424,7 @@ class TransactionImpl final : public Transaction {
     if (create_) ops.push_back("create");
 
     const uint64_t new_cells = builds_.count("") ? builds_.at("")->total_cells() : 0;
-    if (new_cells > 0 || (!builds_.empty() && !create_)) {
+    if (new_cells > 0 || obs_file_ || (!builds_.empty() && !create_)) {
       if (!create_) ops.push_back("append");
       if (!base.obsm.empty()) {
         return Status::InvalidArgument("cannot append cells: obsm matrices (" + base.obsm.begin()->first +
@@ -702,6 +702,9 @@ Result<VacuumResult> Vacuum(io::ObjectStore* store, uint64_t keep_from_version, 
     }
     if (!dry_run) SLAF_RETURN_IF_ERROR(store->Delete(key));
     out.removed.push_back(key);
+    for (const io::ObjectEntry& e : all) {
+      if (e.key == key) out.bytes += e.size;
+    }
   }
   for (const io::ObjectEntry& e : all) {
     const bool data = e.key.rfind("X/", 0) == 0 || e.key.rfind("layers/", 0) == 0 || e.key.rfind("obs/", 0) == 0 ||

@@ -1,9 +1,9 @@
-#include "engine/json.h"
+#include "slaf/json_writer.h"
 
 #include <charconv>
 #include <cmath>
 
-namespace slaf::engine {
+namespace slaf {
 
 void AppendJsonString(std::string* out, std::string_view s) {
   out->push_back('"');
@@ -118,4 +118,4 @@ JsonWriter& JsonWriter::Raw(std::string_view json) {
   return *this;
 }
 
-}  // namespace slaf::engine
+}  // namespace slaf

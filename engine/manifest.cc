@@ -9,7 +9,7 @@
 #include <ctime>
 #include <set>
 
-#include "engine/json.h"
+#include "slaf/json_writer.h"
 #include "slaf/store.h"
 
 namespace slaf {
@@ -29,11 +29,11 @@ std::string Hex16(uint64_t v) {
 const char* ValueTypeName(ValueType t) { return t == ValueType::kUInt32 ? "uint32" : "float32"; }
 const char* DenseTypeName(DenseType t) { return t == DenseType::kFloat32 ? "float32" : "float64"; }
 
-void WriteFileRef(engine::JsonWriter& w, const FileRef& f) {
+void WriteFileRef(JsonWriter& w, const FileRef& f) {
   w.Key("path").String(f.path).Key("size").Uint(f.size).Key("xxh3").String(Hex16(f.xxh3));
 }
 
-void WriteMatrix(engine::JsonWriter& w, const MatrixEntry& m) {
+void WriteMatrix(JsonWriter& w, const MatrixEntry& m) {
   w.BeginObject().Key("value_type").String(ValueTypeName(m.value_type)).Key("segments").BeginArray();
   for (const SegmentRef& s : m.segments) {
     w.BeginObject();
@@ -43,7 +43,7 @@ void WriteMatrix(engine::JsonWriter& w, const MatrixEntry& m) {
   w.EndArray().EndObject();
 }
 
-void WriteTable(engine::JsonWriter& w, const TableEntry& t) {
+void WriteTable(JsonWriter& w, const TableEntry& t) {
   w.BeginObject().Key("n_rows").Uint(t.n_rows).Key("index").String(t.index_column).Key("files").BeginArray();
   for (const TableFileRef& f : t.files) {
     w.BeginObject();
@@ -65,7 +65,7 @@ void WriteTable(engine::JsonWriter& w, const TableEntry& t) {
   w.EndArray().EndObject();
 }
 
-void WriteDenseMap(engine::JsonWriter& w, const std::map<std::string, DenseEntry>& m) {
+void WriteDenseMap(JsonWriter& w, const std::map<std::string, DenseEntry>& m) {
   w.BeginObject();
   for (const auto& [name, d] : m) {
     w.Key(name).BeginObject();
@@ -430,7 +430,7 @@ Status Manifest::Validate() const {
 }
 
 std::string Manifest::ToJson() const {
-  engine::JsonWriter w;
+  JsonWriter w;
   w.BeginObject();
   w.Key("format").String("slaf-dataset");
   w.Key("format_version").BeginArray().Uint(kDatasetFormatMajor).Uint(kDatasetFormatMinor).EndArray();

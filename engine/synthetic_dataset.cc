@@ -45,13 +45,10 @@ Result<uint64_t> WriteSyntheticDataset(std::shared_ptr<io::ObjectStore> store, c
     }
     wo.segment.stored_to_original = FrequencyOrder(gene_nnz);
   }
-  // Mitochondrial names go to the most expressed genes.
-  std::vector<uint32_t> by_weight(g);
-  std::iota(by_weight.begin(), by_weight.end(), 0u);
+  // Gene names depend only on the gene count, not on the seed, so datasets
+  // generated with other seeds can be appended to each other. The 13
+  // mitochondrial names go to the genes at fixed, evenly spaced positions.
   const size_t n_mt = std::min<size_t>(13, g);
-  std::partial_sort(by_weight.begin(), by_weight.begin() + n_mt, by_weight.end(), [&](uint32_t a, uint32_t b) {
-    return gen.gene_weight(a) != gen.gene_weight(b) ? gen.gene_weight(a) > gen.gene_weight(b) : a < b;
-  });
   std::vector<uint8_t> is_mt(g, 0);
   std::vector<std::string> gene_names(g);
   char buf[64];
@@ -60,8 +57,9 @@ Result<uint64_t> WriteSyntheticDataset(std::shared_ptr<io::ObjectStore> store, c
     gene_names[x] = buf;
   }
   for (size_t k = 0; k < n_mt; ++k) {
-    is_mt[by_weight[k]] = 1;
-    gene_names[by_weight[k]] = kMtGenes[k];
+    const uint32_t x = static_cast<uint32_t>(k * (g / n_mt));
+    is_mt[x] = 1;
+    gene_names[x] = kMtGenes[k];
   }
 
   SLAF_ASSIGN_OR_RETURN(std::unique_ptr<Transaction> tx, Transaction::Create(store, g, ValueType::kUInt32, wo));

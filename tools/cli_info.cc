@@ -4,7 +4,7 @@
 #include <cinttypes>
 #include <cstdio>
 
-#include "engine/json.h"
+#include "slaf/json_writer.h"
 #include "tools/cli.h"
 
 namespace slaf::cli {
@@ -125,7 +125,7 @@ void PrintTableText(const char* label, const TableEntry& t, const Footers& f) {
   }
 }
 
-void PrintTableJson(engine::JsonWriter& w, const TableEntry& t, const Footers& f) {
+void PrintTableJson(JsonWriter& w, const TableEntry& t, const Footers& f) {
   w.BeginObject().Key("n_rows").Uint(t.n_rows).Key("index").String(t.index_column).Key("files").Uint(t.files.size());
   w.Key("columns").BeginArray();
   for (const ColumnSchema& c : t.columns) {
@@ -168,7 +168,7 @@ int Info(const std::vector<std::string>& argv) {
   for (const std::string& w : f.warnings) std::fprintf(stderr, "slaf: warning: %s\n", w.c_str());
 
   if (args.Has("--json")) {
-    engine::JsonWriter w;
+    JsonWriter w;
     w.BeginObject();
     w.Key("path").String(path).Key("version").Uint(m.version).Key("latest_version").Uint(*latest);
     w.Key("parent").Uint(m.parent).Key("timestamp_ms").Int(m.timestamp_ms).Key("timestamp").String(FormatTimestamp(m.timestamp_ms));
@@ -250,7 +250,7 @@ int Versions(const std::vector<std::string>& argv) {
   if (!versions.ok()) return Fail(versions.status());
   if (versions->empty()) return Fail(path + ": not a slaf dataset (no _versions/ manifests)");
   if (args.Has("--json")) {
-    engine::JsonWriter w;
+    JsonWriter w;
     w.BeginObject().Key("path").String(path).Key("versions").BeginArray();
     for (const VersionInfo& v : *versions) {
       w.BeginObject().Key("version").Uint(v.version).Key("parent").Uint(v.parent).Key("timestamp_ms").Int(v.timestamp_ms);

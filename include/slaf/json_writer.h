@@ -7,7 +7,7 @@
 #include <string>
 #include <string_view>
 
-namespace slaf::engine {
+namespace slaf {
 
 class JsonWriter {
  public:
@@ -41,4 +41,4 @@ class JsonWriter {
 
 void AppendJsonString(std::string* out, std::string_view s);
 
-}  // namespace slaf::engine
+}  // namespace slaf

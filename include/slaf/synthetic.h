@@ -50,8 +50,9 @@ class SyntheticMatrix {
 // A whole synthetic dataset: the matrix above plus the obs and var tables a
 // scanpy user would have after QC. obs: cell_id, cell_type, batch, leiden
 // (categoricals), total_counts, n_genes_by_counts (int64), pct_counts_mt
-// (float64, from the MT- genes). var: gene_id (the 13 most expressed genes
-// are named like mitochondrial genes, MT-CO1 ...), mt (bool), n_cells_by_counts
+// (float64, from the MT- genes). var: gene_id (GENE00000 ..., with 13 genes at
+// fixed positions named like mitochondrial genes, MT-CO1 ...; names do not
+// depend on the seed), mt (bool), n_cells_by_counts
 // and total_counts (int64), mean_counts and dispersion (float64),
 // highly_variable (bool: the top min(2000, n/10) genes by dispersion).
 struct SyntheticDatasetOptions {
