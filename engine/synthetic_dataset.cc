@@ -53,8 +53,8 @@ Result<uint64_t> WriteSyntheticDataset(std::shared_ptr<io::ObjectStore> store, c
   std::vector<std::string> gene_names(g);
   char buf[64];
   for (uint32_t x = 0; x < g; ++x) {
-    std::snprintf(buf, sizeof buf, "GENE%05u", x);
-    gene_names[x] = buf;
+    std::snprintf(buf, sizeof buf, "%05u", x);
+    gene_names[x] = options.gene_prefix + buf;
   }
   for (size_t k = 0; k < n_mt; ++k) {
     const uint32_t x = static_cast<uint32_t>(k * (g / n_mt));

@@ -358,7 +358,7 @@ class CliTest(unittest.TestCase):
 
     def test_append_rejects_other_genes(self):
         other = os.path.join(self.tmp, "other_genes.slaf")
-        run("generate", other, "--cells", 50, "--genes", N_GENES, "--seed", 8, check=0)  # other seed: other MT genes
+        run("generate", other, "--cells", 50, "--genes", N_GENES, "--seed", 8, "--gene-prefix", "OTHER", check=0)
         ogenes = decode_table(other, manifest(other), "var")["gene_id"][1]
         first = next(i for i in range(N_GENES) if ogenes[i] != self.genes[i])
         ds = self.copy("reject.slaf")

@@ -13,20 +13,23 @@ namespace {
 
 const char* kGenerateUsage =
     "usage: slaf generate OUT.slaf [--cells N] [--genes G] [--density D] [--seed S]\n"
-    "                     [--chunk-bytes B] [--gene-order identity|frequency] [--quiet]\n"
+    "                     [--chunk-bytes B] [--gene-order identity|frequency]\n"
+    "                     [--gene-prefix P] [--quiet]\n"
     "Writes a deterministic synthetic dataset into the new directory OUT.slaf:\n"
     "UMI-like counts (log-normal gene means, varying library sizes, gamma-Poisson\n"
     "counts) with QC-style obs (cell_id, cell_type, batch, leiden, total_counts,\n"
     "n_genes_by_counts, pct_counts_mt) and var (gene_id, mt, n_cells_by_counts,\n"
     "total_counts, mean_counts, dispersion, highly_variable).\n"
     "Defaults: 1000 cells, 2000 genes, density 0.07, seed 42, 16384-byte chunks,\n"
-    "identity gene order. Fails if OUT.slaf already holds a dataset.\n";
+    "identity gene order, genes named GENE00000... (--gene-prefix changes GENE; 13\n"
+    "genes at fixed positions are named MT-CO1...). Fails if OUT.slaf already holds\n"
+    "a dataset.\n";
 
 }  // namespace
 
 int Generate(const std::vector<std::string>& argv) {
   Args args;
-  if (Status s = args.Parse(argv, {"--quiet"}, {"--cells", "--genes", "--density", "--seed", "--chunk-bytes", "--gene-order"}); !s.ok()) {
+  if (Status s = args.Parse(argv, {"--quiet"}, {"--cells", "--genes", "--density", "--seed", "--chunk-bytes", "--gene-order", "--gene-prefix"}); !s.ok()) {
     return UsageError(kGenerateUsage, "generate: " + s.message());
   }
   if (args.Has("--help")) return std::fputs(kGenerateUsage, stdout), 0;
@@ -60,6 +63,7 @@ int Generate(const std::vector<std::string>& argv) {
     if (order != "identity" && order != "frequency") return UsageError(kGenerateUsage, "--gene-order must be identity or frequency");
   }
   options.gene_order_frequency = order == "frequency";
+  if (const std::string* a = args.Get("--gene-prefix")) options.gene_prefix = *a;
   options.write.message = "slaf generate";
   const bool quiet = args.Has("--quiet");
 

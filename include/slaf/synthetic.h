@@ -14,6 +14,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <string>
 #include <vector>
 
 #include "slaf/dataset_writer.h"
@@ -58,6 +59,7 @@ class SyntheticMatrix {
 struct SyntheticDatasetOptions {
   WriteOptions write;
   bool gene_order_frequency = false;  // store genes by descending frequency
+  std::string gene_prefix = "GENE";   // gene ids are <prefix>00000, <prefix>00001, ...
   // Called with (cells written, total); may be empty.
   std::function<void(uint64_t, uint64_t)> progress;
 };
