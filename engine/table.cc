@@ -228,7 +228,7 @@ namespace {
 
 using codecs::kBlockValues;
 
-// format-spec §7.2-§7.4 sizes and §7.7 limits.
+// format-spec §7.2-§7.4 sizes and §7.9 limits.
 constexpr size_t kTableFooterFixedSize = 64;
 constexpr size_t kDescriptorFixedSize = 24;
 constexpr size_t kTableEntrySize = 64;
@@ -493,12 +493,12 @@ uint32_t ChunkRows(const Column& col, uint64_t r, uint32_t rows_per_chunk) {
 Result<TableWriteStats> WriteTable(io::WritableFile* file, const Table& table, const TableWriterOptions& options) {
   using namespace engine;
   SLAF_RETURN_IF_ERROR(table.Validate());
-  if (options.rows_per_chunk == 0 || options.rows_per_chunk > kMaxChunkRows) return Status::InvalidArgument("rows_per_chunk " + std::to_string(options.rows_per_chunk) + " outside 1..2^24 (format-spec §7.7)");
-  if (table.n_rows > kMaxRows) return Status::InvalidArgument("table has " + std::to_string(table.n_rows) + " rows, over the limit 2^40 (format-spec §7.7)");
-  if (table.columns.size() > kMaxTableColumns) return Status::InvalidArgument("table has " + std::to_string(table.columns.size()) + " columns, over the limit 2^20 (format-spec §7.7)");
+  if (options.rows_per_chunk == 0 || options.rows_per_chunk > kMaxChunkRows) return Status::InvalidArgument("rows_per_chunk " + std::to_string(options.rows_per_chunk) + " outside 1..2^24 (format-spec §7.9)");
+  if (table.n_rows > kMaxRows) return Status::InvalidArgument("table has " + std::to_string(table.n_rows) + " rows, over the limit 2^40 (format-spec §7.9)");
+  if (table.columns.size() > kMaxTableColumns) return Status::InvalidArgument("table has " + std::to_string(table.columns.size()) + " columns, over the limit 2^20 (format-spec §7.9)");
   for (const Column& c : table.columns) {
     if (c.name.size() > UINT16_MAX) return Status::InvalidArgument("column name of " + std::to_string(c.name.size()) + " bytes, over the limit 65535 (format-spec §7.3)");
-    if (c.categories.size() > kMaxCategories) return Status::InvalidArgument("column \"" + c.name + "\" has more than 2^31 categories (format-spec §7.7)");
+    if (c.categories.size() > kMaxCategories) return Status::InvalidArgument("column \"" + c.name + "\" has more than 2^31 categories (format-spec §7.9)");
     for (const std::string& cat : c.categories) {
       if (cat.size() > UINT32_MAX) return Status::InvalidArgument("column \"" + c.name + "\": a category is longer than 2^32-1 bytes");
     }
@@ -524,12 +524,12 @@ Result<TableWriteStats> WriteTable(io::WritableFile* file, const Table& table, c
       const uint32_t n = ChunkRows(col, r, options.rows_per_chunk);
       TableChunkInfo c;
       c.first_row = r;
-      // format-spec §7.8: doubles are byte-shuffled only when a compressing
+      // format-spec §7.10: doubles are byte-shuffled only when a compressing
       // codec may keep them; otherwise plain, which reads fastest.
       const bool try_codec = options.codec != ChunkCodecChoice::kNone;
       EncodeColumnChunk(col, r, n, try_codec && col.type == ColumnType::kFloat64, &payload, &c);
       if (payload.size() > kMaxChunkBytes) {
-        return Status::InvalidArgument("column \"" + col.name + "\": chunk at row " + std::to_string(r) + " needs " + std::to_string(payload.size()) + " bytes, over the 256 MiB chunk limit (format-spec §7.7)");
+        return Status::InvalidArgument("column \"" + col.name + "\": chunk at row " + std::to_string(r) + " needs " + std::to_string(payload.size()) + " bytes, over the 256 MiB chunk limit (format-spec §7.9)");
       }
       const std::vector<uint8_t>* stored = &payload;
       c.codec = 0;
@@ -783,7 +783,7 @@ class TableReaderImpl final : public TableReader {
     const uint64_t actual = codecs::Checksum64(stored.data(), stored.size(), ChunkSeed(info_.file_id, first_chunk_[ci] + k));
     if (kCheckChecksums && actual != c.checksum) {
       return Status::Corruption(ChunkContext(ci, k) + ": checksum mismatch: directory says " + std::to_string(c.checksum) + ", computed " + std::to_string(actual) + " over " +
-                                std::to_string(stored.size()) + " bytes (format-spec §3.6, §7.5)");
+                                std::to_string(stored.size()) + " bytes (format-spec §3.6, §7.7)");
     }
     return Status::OK();
   }
@@ -827,7 +827,7 @@ class TableReaderImpl final : public TableReader {
     return Status::OK();
   }
 
-  // format-spec §7.5 / §7.6 steps 3-5 for rows [r0, r1) of a verified payload.
+  // format-spec §7.7 steps 3-5 (§7.5, §7.6) for rows [r0, r1) of a verified payload.
   Status DecodeChunk(size_t ci, size_t k, std::span<const uint8_t> payload, uint32_t r0, uint32_t r1, uint64_t pos, Column* out, ChunkBuffers* buf, uint64_t* nulls) const {
     const TableColumnInfo& col = info_.columns[ci];
     const TableChunkInfo& c = col.chunks[k];
@@ -983,7 +983,7 @@ class TableReaderImpl final : public TableReader {
     return Status::OK();
   }
 
-  // §7.9 (verifier): the zone map recomputed from the decoded chunk equals
+  // §7.8 (verifier): the zone map recomputed from the decoded chunk equals
   // the directory's. Floats compare numerically, so -0 and +0 are equal.
   Status CheckZoneMap(size_t ci, size_t k, const Column& decoded) const {
     const TableChunkInfo& c = info_.columns[ci].chunks[k];
@@ -1014,8 +1014,8 @@ Status TableReaderImpl::DecodeFooter(const uint8_t* p, size_t len, uint64_t fo) 
   const uint32_t n_chunks = Load<uint32_t>(p + 20);
   const uint64_t descriptors_len = Load<uint32_t>(p + 24);
   // Step 1-3: limits, reserved bytes, exact footer length.
-  if (info_.n_rows > kMaxRows) return bad(8, "n_rows " + std::to_string(info_.n_rows) + " exceeds the limit 2^40 (format-spec §7.7)");
-  if (n_columns > kMaxTableColumns) return bad(16, "n_columns " + std::to_string(n_columns) + " exceeds the limit 2^20 (format-spec §7.7)");
+  if (info_.n_rows > kMaxRows) return bad(8, "n_rows " + std::to_string(info_.n_rows) + " exceeds the limit 2^40 (format-spec §7.9)");
+  if (n_columns > kMaxTableColumns) return bad(16, "n_columns " + std::to_string(n_columns) + " exceeds the limit 2^20 (format-spec §7.9)");
   for (size_t i = 28; i < kTableFooterFixedSize; ++i) {
     if (p[i]) return bad(i, "reserved footer bytes 28-63 must be 0 (format-spec §7.2)");
   }
@@ -1025,7 +1025,7 @@ Status TableReaderImpl::DecodeFooter(const uint8_t* p, size_t len, uint64_t fo) 
                        " (expected " + std::to_string(expect) + " bytes) (format-spec §7.2)");
   }
   if (static_cast<uint64_t>(n_columns) * kDescriptorFixedSize > descriptors_len) {
-    return bad(16, std::to_string(n_columns) + " column descriptors cannot fit in descriptors_len " + std::to_string(descriptors_len) + " (format-spec §7.3)");
+    return bad(16, std::to_string(n_columns) + " column descriptors cannot fit in descriptors_len " + std::to_string(descriptors_len) + " (format-spec §7.2)");
   }
   // Step 4: column descriptors.
   info_.columns.resize(n_columns);
@@ -1051,7 +1051,7 @@ Status TableReaderImpl::DecodeFooter(const uint8_t* p, size_t len, uint64_t fo) 
     col.name.assign(reinterpret_cast<const char*>(d + kDescriptorFixedSize), name_len);
     if (!names.insert(col.name).second) return bad(q + kDescriptorFixedSize, who + "column name " + Quoted(col.name) + " appears twice (format-spec §7.3)");
     if (n_cat != 0 && col.type != ColumnType::kCategorical) return bad(q + 4, who + "n_categories " + std::to_string(n_cat) + " on a column that is not categorical (format-spec §7.3)");
-    if (n_cat > kMaxCategories) return bad(q + 4, who + "n_categories " + std::to_string(n_cat) + " exceeds the limit 2^31 (format-spec §7.7)");
+    if (n_cat > kMaxCategories) return bad(q + 4, who + "n_categories " + std::to_string(n_cat) + " exceeds the limit 2^31 (format-spec §7.9)");
     q += kDescriptorFixedSize + name_len;
     if (n_cat * 4 > dend - q) return bad(q, who + std::to_string(n_cat) + " categories cannot fit in the " + std::to_string(dend - q) + " descriptor bytes left (format-spec §7.3)");
     col.categories.resize(n_cat);
@@ -1100,11 +1100,11 @@ Status TableReaderImpl::DecodeFooter(const uint8_t* p, size_t len, uint64_t fo) 
       c.checksum = Load<uint64_t>(e + 56);
       if (e[39] != 0 || (zone & ~kZoneHasMinMax) != 0) return bad(rel + 38, who + "reserved zone_flags bits and byte 39 must be 0 (format-spec §7.4)");
       if (c.offset != next_offset) return bad(rel, who + "offset " + std::to_string(c.offset) + ", expected " + std::to_string(next_offset) + " (chunks are contiguous, format-spec §7.4)");
-      if (c.stored_len > kMaxChunkBytes || c.raw_len > kMaxChunkBytes) return bad(rel + 8, who + "length over the 256 MiB limit (format-spec §7.7)");
+      if (c.stored_len > kMaxChunkBytes || c.raw_len > kMaxChunkBytes) return bad(rel + 8, who + "length over the 256 MiB limit (format-spec §7.9)");
       if (c.stored_len > fo - c.offset) return bad(rel + 8, who + "runs past the footer at offset " + std::to_string(fo) + " (format-spec §7.4)");
       if (column != ci) return bad(rel + 32, who + "column " + std::to_string(column) + ", expected " + std::to_string(ci) + " (format-spec §7.4)");
       if (c.first_row != next_row) return bad(rel + 16, who + "first_row " + std::to_string(c.first_row) + ", expected " + std::to_string(next_row) + " (format-spec §7.4)");
-      if (c.n_rows == 0 || c.n_rows > kMaxChunkRows) return bad(rel + 24, who + "n_rows " + std::to_string(c.n_rows) + " outside 1..2^24 (format-spec §7.7)");
+      if (c.n_rows == 0 || c.n_rows > kMaxChunkRows) return bad(rel + 24, who + "n_rows " + std::to_string(c.n_rows) + " outside 1..2^24 (format-spec §7.9)");
       if (c.null_count > c.n_rows) return bad(rel + 28, who + "null_count " + std::to_string(c.null_count) + " exceeds n_rows " + std::to_string(c.n_rows) + " (format-spec §7.4)");
       if (c.codec > codecs::kMaxCodecId) return Status::NotSupported(at(rel + 36) + who + "unknown codec id " + std::to_string(c.codec) + " (format-spec §3.5)");
       if (!KnownEncoding(col.type, c.encoding)) return Status::NotSupported(at(rel + 37) + who + "unknown encoding " + std::to_string(c.encoding) + " for a " + std::string(ColumnTypeName(col.type)) + " column (format-spec §7.6)");
