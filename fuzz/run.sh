@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Builds the libFuzzer targets with clang + ASan/UBSan and runs each for an
 # equal share of SECONDS (default 60): segment and block targets seeded with
-# the golden vectors, manifest_fuzz with fuzz/corpus/manifest/ and
+# the golden segments, table_fuzz with the golden tables (*.tbl) and
+# fuzz/corpus/table/, dense_fuzz with the golden dense matrices (*.dense),
+# valid and invalid, and manifest_fuzz with fuzz/corpus/manifest/ and
 # fuzz/manifest.dict. Crashes are written to fuzz/artifacts/; turn each into
 # a regression test.
 #   fuzz/run.sh [SECONDS]
@@ -14,8 +16,8 @@ root=$(cd "$here/.." && pwd)
 build=${FUZZ_BUILD_DIR:-$root/build-fuzz}
 CXX=clang++-14 CC=clang-14 cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
   -DSLAF_FUZZ=ON -DSLAF_SANITIZE=ON -DSLAF_BUILD_TESTS=OFF -DSLAF_BUILD_BENCH=OFF >/dev/null
-cmake --build "$build" --target segment_fuzz block_fuzz manifest_fuzz -j2
-targets=(segment_fuzz block_fuzz manifest_fuzz)
+targets=(segment_fuzz block_fuzz manifest_fuzz table_fuzz dense_fuzz)
+cmake --build "$build" --target "${targets[@]}" -j2
 per=$(( secs / ${#targets[@]} )); [ "$per" -ge 1 ] || per=1
 mkdir -p "$here/artifacts"
 for t in "${targets[@]}"; do
@@ -26,8 +28,15 @@ for t in "${targets[@]}"; do
     # Seeds: manifests, valid and invalid (format-spec §9.7 is one of them).
     cp -n "$here"/corpus/manifest/* "$corpus"/
     extra=(-dict="$here/manifest.dict")
+  elif [ "$t" = table_fuzz ]; then
+    # Seeds: every golden table, valid and invalid (format-spec §7), and
+    # fuzz/corpus/table/ (tables that claim far more rows than their bytes).
+    cp -n "$root"/format-spec/golden/*.tbl "$root"/format-spec/golden/invalid/*.tbl "$here"/corpus/table/* "$corpus"/ 2>/dev/null || true
+  elif [ "$t" = dense_fuzz ]; then
+    # Seeds: every golden dense matrix, valid and invalid (format-spec §8).
+    cp -n "$root"/format-spec/golden/*.dense "$root"/format-spec/golden/invalid/*.dense "$corpus"/ 2>/dev/null || true
   else
-    # Seeds: every golden file, valid and invalid (format-spec/golden/).
+    # Seeds: every golden segment, valid and invalid (format-spec/golden/).
     cp -n "$root"/format-spec/golden/*.seg "$root"/format-spec/golden/invalid/*.seg "$corpus"/ 2>/dev/null || true
   fi
   echo "== $t: ${per}s"
