@@ -11,6 +11,7 @@
 // change commits on a second try.
 #include <gtest/gtest.h>
 
+#include <cstdio>
 #include <functional>
 
 #include "engine/csr_util.h"
@@ -132,6 +133,7 @@ Reference Measure(const Scenario& sc) {
   EXPECT_TRUE(sc.op(faulty).ok());
   ref.ops = faulty->ops();
   ref.after = Read(mem);
+  std::printf("[ info ] %s: %llu write-side store operations, each faulted\n", sc.name, static_cast<unsigned long long>(ref.ops));
   return ref;
 }
 
