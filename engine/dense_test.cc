@@ -17,34 +17,7 @@
 #include "engine/format.h"
 #include "slaf/dense.h"
 #include "slaf/file.h"
-
-// Allocation guard: while armed, a single allocation above the cap throws
-// std::bad_alloc (caught by the test) instead of being attempted.
-namespace {
-std::atomic<bool> g_guard{false};
-constexpr size_t kAllocCap = 64u << 20;
-void* Allocate(size_t n) {
-  if (g_guard.load(std::memory_order_relaxed) && n > kAllocCap) throw std::bad_alloc();
-  if (void* p = std::malloc(n ? n : 1)) return p;
-  throw std::bad_alloc();
-}
-}  // namespace
-void* operator new(size_t n) { return Allocate(n); }
-void* operator new[](size_t n) { return Allocate(n); }
-void* operator new(size_t n, const std::nothrow_t&) noexcept {
-  try {
-    return Allocate(n);
-  } catch (const std::bad_alloc&) {
-    return nullptr;
-  }
-}
-void* operator new[](size_t n, const std::nothrow_t& t) noexcept { return operator new(n, t); }
-void operator delete(void* p, const std::nothrow_t&) noexcept { std::free(p); }
-void operator delete[](void* p, const std::nothrow_t&) noexcept { std::free(p); }
-void operator delete(void* p) noexcept { std::free(p); }
-void operator delete[](void* p) noexcept { std::free(p); }
-void operator delete(void* p, size_t) noexcept { std::free(p); }
-void operator delete[](void* p, size_t) noexcept { std::free(p); }
+#include "tests/alloc_guard.h"
 
 namespace slaf {
 namespace {
@@ -218,20 +191,20 @@ TEST(DenseCorruption, EveryTruncationFails) {
   DenseWriterOptions o;
   o.target_chunk_bytes = 64;
   const auto bytes = Write(Random(20, 3, DenseType::kFloat64, 9), o);
-  g_guard = true;
+  g_alloc_guard = true;
   for (size_t len = 0; len < bytes.size(); ++len) {
     DenseMatrix got;
     Status s;
     try {
       s = OpenAndRead(std::vector<uint8_t>(bytes.begin(), bytes.begin() + len), &got);
     } catch (const std::bad_alloc&) {
-      g_guard = false;
+      g_alloc_guard = false;
       FAIL() << "allocation over the cap at length " << len;
     }
     ASSERT_FALSE(s.ok()) << len;
     EXPECT_TRUE(s.IsCorruption() || s.IsNotSupported()) << s.ToString();
   }
-  g_guard = false;
+  g_alloc_guard = false;
 }
 
 TEST(DenseCorruption, EveryByteFlipFailsOrReadsTheSame) {
@@ -241,7 +214,7 @@ TEST(DenseCorruption, EveryByteFlipFailsOrReadsTheSame) {
     o.codec = codec;
     const DenseMatrix m = Random(20, 3, DenseType::kFloat32, 8);
     const auto bytes = Write(m, o);
-    g_guard = true;
+    g_alloc_guard = true;
     for (size_t i = 0; i < bytes.size(); ++i) {
       for (uint8_t mask : {uint8_t{0x01}, uint8_t{0xff}}) {
         auto b = bytes;
@@ -251,7 +224,7 @@ TEST(DenseCorruption, EveryByteFlipFailsOrReadsTheSame) {
         try {
           s = OpenAndRead(b, &got);
         } catch (const std::bad_alloc&) {
-          g_guard = false;
+          g_alloc_guard = false;
           FAIL() << "allocation over the cap, byte " << i;
         }
         if (s.ok()) {
@@ -262,7 +235,7 @@ TEST(DenseCorruption, EveryByteFlipFailsOrReadsTheSame) {
         }
       }
     }
-    g_guard = false;
+    g_alloc_guard = false;
   }
 }
 
@@ -277,7 +250,7 @@ TEST(DenseCorruption, CraftedFooters) {
     auto b = good;
     edit(b.data() + fo);
     Store<uint64_t>(b.data() + size - 16, codecs::Checksum64(b.data() + fo, flen, fo));
-    g_guard = true;
+    g_alloc_guard = true;
     DenseMatrix got;
     Status s;
     try {
@@ -285,7 +258,7 @@ TEST(DenseCorruption, CraftedFooters) {
     } catch (const std::bad_alloc&) {
       s = Status::IOError("allocation over the cap");
     }
-    g_guard = false;
+    g_alloc_guard = false;
     return s;
   };
   auto expect = [](const Status& s, bool not_supported, const char* text) {
@@ -324,14 +297,14 @@ TEST(DenseCorruption, CompressedChunkClaimingHugeRowsFailsWithoutAllocating) {
   auto r = Open(b);
   ASSERT_TRUE(r.ok()) << r.status().ToString();
   DenseMatrix got;
-  g_guard = true;
+  g_alloc_guard = true;
   Status s;
   try {
     s = (*r)->ReadRows(0, 1u << 24, &got);
   } catch (const std::bad_alloc&) {
     s = Status::IOError("allocation over the cap");
   }
-  g_guard = false;
+  g_alloc_guard = false;
   EXPECT_TRUE(s.IsCorruption()) << s.ToString();
   EXPECT_EQ(got.n_rows, 0u);
   EXPECT_TRUE(got.f32.empty());

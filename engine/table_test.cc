@@ -18,34 +18,7 @@
 #include "engine/format.h"
 #include "slaf/file.h"
 #include "slaf/table.h"
-
-// Allocation guard: while armed, a single allocation above the cap throws
-// std::bad_alloc (caught by the test) instead of being attempted.
-namespace {
-std::atomic<bool> g_guard{false};
-constexpr size_t kAllocCap = 64u << 20;
-void* Allocate(size_t n) {
-  if (g_guard.load(std::memory_order_relaxed) && n > kAllocCap) throw std::bad_alloc();
-  if (void* p = std::malloc(n ? n : 1)) return p;
-  throw std::bad_alloc();
-}
-}  // namespace
-void* operator new(size_t n) { return Allocate(n); }
-void* operator new[](size_t n) { return Allocate(n); }
-void* operator new(size_t n, const std::nothrow_t&) noexcept {
-  try {
-    return Allocate(n);
-  } catch (const std::bad_alloc&) {
-    return nullptr;
-  }
-}
-void* operator new[](size_t n, const std::nothrow_t& t) noexcept { return operator new(n, t); }
-void operator delete(void* p, const std::nothrow_t&) noexcept { std::free(p); }
-void operator delete[](void* p, const std::nothrow_t&) noexcept { std::free(p); }
-void operator delete(void* p) noexcept { std::free(p); }
-void operator delete[](void* p) noexcept { std::free(p); }
-void operator delete(void* p, size_t) noexcept { std::free(p); }
-void operator delete[](void* p, size_t) noexcept { std::free(p); }
+#include "tests/alloc_guard.h"
 
 namespace slaf {
 namespace {
@@ -452,20 +425,20 @@ TEST(TableCorruption, EveryTruncationFails) {
   TableWriterOptions o;
   o.rows_per_chunk = 16;
   const std::vector<uint8_t> bytes = Write(SmallTable(), o);
-  g_guard = true;
+  g_alloc_guard = true;
   for (size_t len = 0; len < bytes.size(); ++len) {
     Table t;
     Status s;
     try {
       s = OpenAndReadAll(std::vector<uint8_t>(bytes.begin(), bytes.begin() + len), &t);
     } catch (const std::bad_alloc&) {
-      g_guard = false;
+      g_alloc_guard = false;
       FAIL() << "allocation over the cap at length " << len;
     }
     ASSERT_FALSE(s.ok()) << "length " << len;
     EXPECT_TRUE(s.IsCorruption() || s.IsNotSupported()) << s.ToString();
   }
-  g_guard = false;
+  g_alloc_guard = false;
 }
 
 TEST(TableCorruption, EveryByteFlipFailsOrReadsTheSame) {
@@ -475,7 +448,7 @@ TEST(TableCorruption, EveryByteFlipFailsOrReadsTheSame) {
     o.codec = codec;
     const Table want = SmallTable();
     const std::vector<uint8_t> bytes = Write(want, o);
-    g_guard = true;
+    g_alloc_guard = true;
     for (size_t i = 0; i < bytes.size(); ++i) {
       for (uint8_t mask : {uint8_t{0x01}, uint8_t{0xff}}) {
         std::vector<uint8_t> b = bytes;
@@ -485,7 +458,7 @@ TEST(TableCorruption, EveryByteFlipFailsOrReadsTheSame) {
         try {
           s = OpenAndReadAll(b, &got);
         } catch (const std::bad_alloc&) {
-          g_guard = false;
+          g_alloc_guard = false;
           FAIL() << "allocation over the cap, byte " << i;
         }
         if (s.ok()) {
@@ -496,7 +469,7 @@ TEST(TableCorruption, EveryByteFlipFailsOrReadsTheSame) {
         }
       }
     }
-    g_guard = false;
+    g_alloc_guard = false;
   }
 }
 
@@ -518,7 +491,7 @@ struct Crafted {
 };
 
 Status OpenStatus(const std::vector<uint8_t>& b) {
-  g_guard = true;
+  g_alloc_guard = true;
   Status s;
   try {
     Table t;
@@ -526,7 +499,7 @@ Status OpenStatus(const std::vector<uint8_t>& b) {
   } catch (const std::bad_alloc&) {
     s = Status::IOError("allocation over the cap");
   }
-  g_guard = false;
+  g_alloc_guard = false;
   return s;
 }
 
@@ -628,14 +601,14 @@ TEST(TableCorruption, CompressedChunkClaimingHugeRowsFailsWithoutAllocating) {
   auto r = Open(c.Sealed());
   ASSERT_TRUE(r.ok()) << r.status().ToString();  // the footer alone is consistent
   Column col = Column::Int64("stale", {1, 2, 3});
-  g_guard = true;
+  g_alloc_guard = true;
   Status s;
   try {
     s = (*r)->ReadColumn(0, &col);
   } catch (const std::bad_alloc&) {
     s = Status::IOError("allocation over the cap");
   }
-  g_guard = false;
+  g_alloc_guard = false;
   EXPECT_TRUE(s.IsCorruption()) << s.ToString();
   EXPECT_NE(s.message().find("zstd frame declares"), std::string::npos) << s.ToString();
   EXPECT_EQ(col.n_rows, 0u);

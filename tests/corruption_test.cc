@@ -20,46 +20,7 @@
 #include "slaf/file.h"
 #include "slaf/inspect.h"
 #include "slaf/segment.h"
-
-// ---------------------------------------------------------------------------
-// Allocation guard: while armed, any single allocation above the cap throws
-// std::bad_alloc (caught by the test) instead of being attempted.
-
-namespace {
-std::atomic<bool> g_guard{false};
-std::atomic<size_t> g_largest{0};
-constexpr size_t kAllocCap = 64u << 20;
-
-void* Allocate(size_t n) {
-  if (g_guard.load(std::memory_order_relaxed)) {
-    size_t prev = g_largest.load(std::memory_order_relaxed);
-    while (n > prev && !g_largest.compare_exchange_weak(prev, n)) {
-    }
-    if (n > kAllocCap) throw std::bad_alloc();
-  }
-  if (void* p = std::malloc(n ? n : 1)) return p;
-  throw std::bad_alloc();
-}
-}  // namespace
-
-// Every non-aligned form is replaced, so that each pairs with free() (also
-// under ASan, whose own operator new would otherwise meet our delete).
-void* operator new(size_t n) { return Allocate(n); }
-void* operator new[](size_t n) { return Allocate(n); }
-void* operator new(size_t n, const std::nothrow_t&) noexcept {
-  try {
-    return Allocate(n);
-  } catch (const std::bad_alloc&) {
-    return nullptr;
-  }
-}
-void* operator new[](size_t n, const std::nothrow_t& t) noexcept { return operator new(n, t); }
-void operator delete(void* p, const std::nothrow_t&) noexcept { std::free(p); }
-void operator delete[](void* p, const std::nothrow_t&) noexcept { std::free(p); }
-void operator delete(void* p) noexcept { std::free(p); }
-void operator delete[](void* p) noexcept { std::free(p); }
-void operator delete(void* p, size_t) noexcept { std::free(p); }
-void operator delete[](void* p, size_t) noexcept { std::free(p); }
+#include "tests/alloc_guard.h"
 
 namespace slaf {
 namespace {
@@ -290,16 +251,16 @@ Crafted Parse(const Original& o) {
 // ReadEverything under the allocation guard. Returns false (and records a
 // failure) when the reader tried a single allocation over kAllocCap.
 bool GuardedReadEverything(const Original& o, const std::vector<uint8_t>& bytes, Status* s, bool* same) {
-  g_largest = 0;
-  g_guard = true;
+  g_largest_alloc = 0;
+  g_alloc_guard = true;
   try {
     *s = ReadEverything(o, bytes, same);
   } catch (const std::bad_alloc&) {
-    g_guard = false;
-    ADD_FAILURE() << "reader tried to allocate " << g_largest.load() << " bytes at once";
+    g_alloc_guard = false;
+    ADD_FAILURE() << "reader tried to allocate " << g_largest_alloc.load() << " bytes at once";
     return false;
   }
-  g_guard = false;
+  g_alloc_guard = false;
   return true;
 }
 
@@ -315,7 +276,7 @@ void ExpectRejected(const Original& o, const Crafted& c, const std::string& what
   EXPECT_FALSE(s.ok()) << "crafted file was accepted";
   EXPECT_TRUE(WellFormedError(o, s));
   EXPECT_LT(secs, 1.0);
-  std::printf("%-40s largest allocation %8zu bytes, %.4f s: %s\n", what.c_str(), g_largest.load(), secs, s.ToString().c_str());
+  std::printf("%-40s largest allocation %8zu bytes, %.4f s: %s\n", what.c_str(), g_largest_alloc.load(), secs, s.ToString().c_str());
 }
 
 TEST(CraftedFooter, HugeCounts) {
