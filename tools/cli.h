@@ -34,6 +34,9 @@ int Vacuum(const std::vector<std::string>& args);
 int Cells(const std::vector<std::string>& args);
 int Filter(const std::vector<std::string>& args);
 int Scan(const std::vector<std::string>& args);
+int Convert(const std::vector<std::string>& args);
+int Export(const std::vector<std::string>& args);
+int Stats(const std::vector<std::string>& args);
 
 // Prints "slaf: <message>" to stderr and returns kExitFailure.
 int Fail(const Status& s);

@@ -17,6 +17,7 @@ const Command kCommands[] = {
     {"generate", slaf::cli::Generate}, {"info", slaf::cli::Info},     {"versions", slaf::cli::Versions},
     {"verify", slaf::cli::Verify},     {"append", slaf::cli::Append}, {"vacuum", slaf::cli::Vacuum},
     {"cells", slaf::cli::Cells},       {"filter", slaf::cli::Filter}, {"scan", slaf::cli::Scan},
+    {"convert", slaf::cli::Convert},   {"export", slaf::cli::Export}, {"stats", slaf::cli::Stats},
 };
 
 const char* kUsage =
@@ -24,6 +25,8 @@ const char* kUsage =
     "\n"
     "A dataset is a directory (OUT.slaf) of immutable files and one manifest per\n"
     "version. Commands:\n"
+    "  convert INPUT OUT.slaf [--gene-index]           import h5ad, 10x HDF5 or 10x MTX\n"
+    "  export DATASET OUT --to h5ad|mtx [--version N]  write a version as h5ad or MTX\n"
     "  generate OUT.slaf [--cells N] [--genes G] ...   write a synthetic dataset\n"
     "  info DATASET [--version N] [--json]             shape, sizes, columns, layers\n"
     "  versions DATASET [--json]                       the history of versions\n"
@@ -32,6 +35,7 @@ const char* kUsage =
     "  vacuum DATASET [--keep-last K] [--dry-run]      remove unreferenced files\n"
     "  cells DATASET CELL... [--rows] [--genes G,...]  nonzeros of some cells\n"
     "  filter DATASET EXPR [--count] [--limit N]       cells (or --genes) matching EXPR\n"
+    "  stats DATASET --genes|--cells [--top N]        top genes/cells, markers, count bands\n"
     "  scan DATASET [--layer L]                        decode every value; nnz, sum, speed\n"
     "\n"
     "Run 'slaf COMMAND --help' for a command's options; slaf-inspect explains one\n"

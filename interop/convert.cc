@@ -1,0 +1,227 @@
+// Convert: a reader's Source written through one Transaction into a
+// temporary directory, committed, then renamed into place.
+//
+// Matrices start out as counts (uint32): a value that is not a count makes
+// the stream stop and the conversion start over with float32 for that
+// matrix. An MTX file found out of cell order also starts over, sorted.
+// Both restarts happen at most once per matrix and, for float data, after
+// the first block, so their cost is small.
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstring>
+#include <filesystem>
+
+#include "engine/csr_util.h"
+#include "interop/hdf5.h"
+#include "interop/source.h"
+#include "slaf/dataset.h"
+#include "slaf/dataset_writer.h"
+#include "slaf/interop.h"
+#include "slaf/store.h"
+
+namespace slaf {
+namespace {
+
+namespace fs = std::filesystem;
+
+bool HasSuffix(const std::string& s, const std::string& suffix) {
+  return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+}
+
+// A view whose value pointer is set even when the block has no entries: a
+// layer new in Create takes its type from which pointer is set.
+CsrRowsView TypedView(const CsrMatrix& m) {
+  static const uint32_t kNoCounts[1] = {0};
+  static const float kNoFloats[1] = {0};
+  CsrRowsView v = engine::ViewOf(m);
+  if (m.value_type == ValueType::kUInt32) {
+    v.floats = nullptr;
+    if (!v.counts) v.counts = kNoCounts;
+  } else {
+    v.counts = nullptr;
+    if (!v.floats) v.floats = kNoFloats;
+  }
+  return v;
+}
+
+Status SyncDir(const std::string& dir) {
+  int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY);
+  if (fd < 0) return Status::IOError(dir + ": cannot open to sync: " + std::strerror(errno));
+  int rc = ::fsync(fd);
+  ::close(fd);
+  if (rc != 0) return Status::IOError(dir + ": fsync failed: " + std::strerror(errno));
+  return Status::OK();
+}
+
+void RemoveTree(const std::string& dir) {
+  std::error_code ec;
+  fs::remove_all(dir, ec);
+}
+
+// Writes everything of `src` into a new dataset in `store`. `types` holds
+// the value type to try for each matrix; on a restart request it is
+// updated and *restart set.
+Status WriteSource(interop::Source& src, std::shared_ptr<io::ObjectStore> store, const ConvertOptions& o,
+                   std::vector<ValueType>* types, bool* restart, ConvertReport* report) {
+  WriteOptions w;
+  if (o.chunk_bytes) w.segment.target_chunk_bytes = o.chunk_bytes;
+  w.message = o.message.empty() ? "converted from " + src.format : o.message;
+  SLAF_ASSIGN_OR_RETURN(std::unique_ptr<Transaction> txn, Transaction::Create(store, src.n_genes, (*types)[0], w));
+  SLAF_RETURN_IF_ERROR(txn->SetIndexColumn(Axis::kObs, src.obs_index));
+  SLAF_RETURN_IF_ERROR(txn->SetIndexColumn(Axis::kVar, src.var_index));
+  SLAF_RETURN_IF_ERROR(txn->SetVar(src.var));
+  const uint64_t total = src.n_cells * src.matrices.size();
+  for (size_t i = 0; i < src.matrices.size(); ++i) {
+    interop::MatrixSource& m = src.matrices[i];
+    interop::ValueStats stats;
+    uint64_t done = 0, nnz = 0;
+    Status st = m.stream((*types)[i], [&](const CsrMatrix& block) -> Status {
+      SLAF_RETURN_IF_ERROR(txn->AppendCells(TypedView(block), m.layer));
+      done += block.n_rows;
+      nnz += block.nnz();
+      if (o.progress) o.progress(i * src.n_cells + done, total, m.what);
+      return Status::OK();
+    }, &stats);
+    if (!st.ok()) {
+      if (stats.not_counts && (*types)[i] == ValueType::kUInt32) {
+        (*types)[i] = ValueType::kFloat32;
+        *restart = true;
+        return Status::OK();
+      }
+      if (stats.restart_sorted) {
+        *restart = true;
+        return Status::OK();
+      }
+      return st;
+    }
+    if (done != src.n_cells) {
+      return Status::Corruption(m.what + ": the input gave " + std::to_string(done) + " cells, expected " + std::to_string(src.n_cells));
+    }
+    if (i == 0) report->nnz = nnz;
+    if (stats.zeros_dropped) {
+      src.notes.push_back(m.what + ": " + std::to_string(stats.zeros_dropped) + " explicitly stored zeros dropped");
+    }
+    if (stats.inexact) {
+      src.notes.push_back(m.what + ": " + std::to_string(stats.inexact) + " values rounded to float32");
+    }
+    if (!m.layer.empty()) report->layers.push_back(m.layer);
+  }
+  SLAF_RETURN_IF_ERROR(txn->AppendObs(src.obs));
+  for (auto& [name, d] : src.obsm) SLAF_RETURN_IF_ERROR(txn->SetDense(Axis::kObs, name, d));
+  for (auto& [name, d] : src.varm) SLAF_RETURN_IF_ERROR(txn->SetDense(Axis::kVar, name, d));
+  SLAF_RETURN_IF_ERROR(txn->SetUns(src.uns_json));
+  SLAF_ASSIGN_OR_RETURN(report->version, txn->Commit());
+  return Status::OK();
+}
+
+}  // namespace
+
+Result<InputFormat> ParseInputFormat(const std::string& s) {
+  if (s == "auto") return InputFormat::kAuto;
+  if (s == "h5ad") return InputFormat::kH5ad;
+  if (s == "10x-h5" || s == "10x_h5" || s == "h5") return InputFormat::k10xH5;
+  if (s == "mtx") return InputFormat::kMtx;
+  return Status::InvalidArgument("unknown input format \"" + s + "\" (expected auto, h5ad, 10x-h5 or mtx)");
+}
+
+Result<InputFormat> DetectFormat(const std::string& path) {
+  struct stat st;
+  if (::stat(path.c_str(), &st) != 0) return Status::NotFound(path + ": no such file or directory");
+  if (S_ISDIR(st.st_mode) || HasSuffix(path, ".mtx") || HasSuffix(path, ".mtx.gz")) return InputFormat::kMtx;
+  SLAF_ASSIGN_OR_RETURN(interop::h5::File f, interop::h5::File::Open(path));
+  if (interop::h5::Exists(f, "/X")) return InputFormat::kH5ad;
+  if (interop::h5::Exists(f, "/matrix")) return InputFormat::k10xH5;
+  SLAF_ASSIGN_OR_RETURN(std::vector<std::string> top, interop::h5::Members(f, "/"));
+  for (const std::string& g : top) {
+    if (interop::h5::Exists(f, "/" + g + "/indptr") && interop::h5::Exists(f, "/" + g + "/barcodes")) return InputFormat::k10xH5;
+  }
+  return Status::InvalidArgument(path + ": HDF5 file with neither an X matrix (h5ad) nor a 10x matrix (/matrix or genome groups)");
+}
+
+Result<ConvertReport> Convert(const std::string& input, const std::string& output, const ConvertOptions& o) {
+  InputFormat format = o.format;
+  if (format == InputFormat::kAuto) {
+    SLAF_ASSIGN_OR_RETURN(format, DetectFormat(input));
+  }
+  if (output.empty()) return Status::InvalidArgument("no output path");
+  std::error_code ec;
+  if (fs::exists(output, ec)) return Status::InvalidArgument(output + ": already exists; convert writes a new dataset");
+  fs::path out_path = fs::absolute(output, ec);
+  const fs::path parent = out_path.parent_path();
+  if (!fs::is_directory(parent, ec)) return Status::NotFound(parent.string() + ": the output's folder does not exist");
+  const std::string tmp = (parent / ("." + out_path.filename().string() + ".converting-" + std::to_string(::getpid()))).string();
+
+  interop::ReadOptions ro;
+  ro.genome = o.genome;
+  ro.memory_bytes = o.memory_bytes;
+  ro.spill_dir = o.spill_dir.empty() ? parent.string() : o.spill_dir;
+  interop::Source src;
+  switch (format) {
+    case InputFormat::kH5ad: {
+      SLAF_ASSIGN_OR_RETURN(src, interop::ReadH5ad(input, ro));
+      break;
+    }
+    case InputFormat::k10xH5: {
+      SLAF_ASSIGN_OR_RETURN(src, interop::Read10xH5(input, ro));
+      break;
+    }
+    case InputFormat::kMtx: {
+      SLAF_ASSIGN_OR_RETURN(src, interop::ReadMtx(input, ro));
+      break;
+    }
+    case InputFormat::kAuto: break;
+  }
+
+  ConvertReport report;
+  report.format = src.format;
+  report.n_cells = src.n_cells;
+  report.n_genes = src.n_genes;
+  std::vector<ValueType> types(src.matrices.size(), ValueType::kUInt32);
+  // Each matrix can ask for float32 once and for sorting once.
+  const size_t max_attempts = 2 * src.matrices.size() + 1;
+  Status st;
+  for (size_t attempt = 0;; ++attempt) {
+    RemoveTree(tmp);
+    auto store = io::OpenLocalStore(tmp, true);
+    if (!store.ok()) return store.status();
+    bool restart = false;
+    report.layers.clear();
+    st = WriteSource(src, *store, o, &types, &restart, &report);
+    if (st.ok() && !restart && o.gene_index) {
+      st = Status::NotSupported("--gene-index is not available yet");
+#if 0
+      auto v = BuildGeneIndex(*store, "", WriteOptions{}, [&](uint64_t done) {
+        if (o.progress) o.progress(done, src.n_cells, "gene index");
+      });
+      if (v.ok()) report.version = *v;
+      else st = v.status();
+#endif
+    }
+    if (!st.ok() || !restart) break;
+    if (attempt + 1 >= max_attempts) {
+      st = Status::Corruption(input + ": conversion kept restarting");
+      break;
+    }
+  }
+  if (!st.ok()) {
+    RemoveTree(tmp);
+    return st;
+  }
+  if (::rename(tmp.c_str(), out_path.c_str()) != 0) {
+    Status e = Status::IOError(output + ": cannot move the converted dataset into place: " + std::strerror(errno));
+    RemoveTree(tmp);
+    return e;
+  }
+  SLAF_RETURN_IF_ERROR(SyncDir(parent.string()));
+  report.value_type = types[0] == ValueType::kUInt32 ? "uint32" : "float32";
+  report.not_carried = src.not_carried;
+  report.notes = src.notes;
+  for (const auto& e : fs::recursive_directory_iterator(out_path, ec)) {
+    if (e.is_regular_file(ec)) report.bytes += e.file_size(ec);
+  }
+  return report;
+}
+
+}  // namespace slaf

@@ -1,0 +1,147 @@
+// Turning source rows (any integer index type, any numeric value type) into
+// the CSR blocks datasets store: values converted to counts or float32,
+// stored zeros dropped, unsorted rows sorted, bad gene ids and duplicate
+// entries reported with the row and the input's name.
+#pragma once
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <numeric>
+#include <string>
+#include <type_traits>
+#include <vector>
+
+#include "interop/source.h"
+
+namespace slaf::interop {
+
+// A value as a count: an integer in [0, 2^32).
+template <typename V>
+inline bool ToCount(V v, uint32_t* out) {
+  if constexpr (std::is_floating_point_v<V>) {
+    if (!(v >= 0 && v <= 4294967295.0) || v != std::trunc(v)) return false;
+  } else if constexpr (std::is_signed_v<V>) {
+    if (v < 0 || static_cast<int64_t>(v) > 4294967295LL) return false;
+  } else {
+    if (static_cast<uint64_t>(v) > 4294967295ULL) return false;
+  }
+  *out = static_cast<uint32_t>(v);
+  return true;
+}
+
+// A value as float32; counts how many change.
+template <typename V>
+inline float ToFloat(V v, uint64_t* inexact) {
+  const float f = static_cast<float>(v);
+  if constexpr (std::is_floating_point_v<V>) {
+    if (static_cast<V>(f) != v && !std::isnan(v)) ++*inexact;
+  } else {
+    if (static_cast<V>(f) != v) ++*inexact;
+  }
+  return f;
+}
+
+class BlockAssembler {
+ public:
+  BlockAssembler(uint32_t n_genes, ValueType type, std::string what, ValueStats* stats)
+      : type_(type), what_(std::move(what)), stats_(stats) {
+    block_.Clear(n_genes, type);
+  }
+
+  // Starts a new block (the previous one was handed on).
+  void Reset() { block_.Clear(block_.n_cols, type_); }
+  CsrMatrix& block() { return block_; }
+  uint64_t nnz() const { return block_.indices.size(); }
+
+  // Appends one row: `n` entries with gene ids idx[k] and values val[k].
+  // `row` (the cell id in the whole input) is for messages.
+  template <typename I, typename V>
+  Status AddRow(const I* idx, const V* val, size_t n, uint64_t row) {
+    const size_t start = block_.indices.size();
+    const uint32_t n_genes = block_.n_cols;
+    bool sorted = true;
+    int64_t prev = -1;
+    // Geometric growth: reserving exactly start + n would reallocate per row.
+    if (block_.indices.capacity() < start + n) {
+      const size_t cap = std::max(start + n, 2 * block_.indices.capacity());
+      block_.indices.reserve(cap);
+      if (type_ == ValueType::kUInt32) block_.counts.reserve(cap);
+      else block_.floats.reserve(cap);
+    }
+    for (size_t k = 0; k < n; ++k) {
+      const int64_t g = static_cast<int64_t>(idx[k]);
+      if (g < 0 || g >= n_genes) {
+        return Status::InvalidArgument(what_ + ": cell " + std::to_string(row) + ": gene index " + std::to_string(g) +
+                                       " outside [0, " + std::to_string(n_genes) + ")");
+      }
+      const V v = val[k];
+      if (v == 0) {
+        ++stats_->zeros_dropped;
+        continue;
+      }
+      if (type_ == ValueType::kUInt32) {
+        uint32_t c;
+        if (!ToCount(v, &c)) {
+          stats_->not_counts = true;
+          return NotCounts(what_);
+        }
+        block_.counts.push_back(c);
+      } else {
+        block_.floats.push_back(ToFloat(v, &stats_->inexact));
+      }
+      if (g <= prev) sorted = false;
+      prev = g;
+      block_.indices.push_back(static_cast<uint32_t>(g));
+    }
+    if (!sorted) SLAF_RETURN_IF_ERROR(SortRow(start, row));
+    block_.indptr.push_back(block_.indices.size());
+    ++block_.n_rows;
+    return Status::OK();
+  }
+
+  void AddEmptyRows(uint64_t n) {
+    for (uint64_t i = 0; i < n; ++i) block_.indptr.push_back(block_.indices.size());
+    block_.n_rows += n;
+  }
+
+ private:
+  Status SortRow(size_t start, uint64_t row) {
+    const size_t n = block_.indices.size() - start;
+    uint32_t* ids = block_.indices.data() + start;
+    bool descending = true;
+    for (size_t k = 1; k < n && descending; ++k) descending = ids[k] < ids[k - 1];
+    if (descending) {
+      // Common in 10x MTX files (genes listed from last to first within a cell).
+      std::reverse(ids, ids + n);
+      if (type_ == ValueType::kUInt32) std::reverse(block_.counts.begin() + start, block_.counts.end());
+      else std::reverse(block_.floats.begin() + start, block_.floats.end());
+      return Status::OK();
+    }
+    std::vector<uint32_t> order(n);
+    std::iota(order.begin(), order.end(), 0u);
+    uint32_t* idx = block_.indices.data() + start;
+    std::stable_sort(order.begin(), order.end(), [&](uint32_t a, uint32_t b) { return idx[a] < idx[b]; });
+    std::vector<uint32_t> tmp_idx(n), tmp_val(n);
+    uint32_t* vals = type_ == ValueType::kUInt32 ? block_.counts.data() + start
+                                                 : reinterpret_cast<uint32_t*>(block_.floats.data() + start);
+    for (size_t k = 0; k < n; ++k) {
+      tmp_idx[k] = idx[order[k]];
+      tmp_val[k] = vals[order[k]];
+      if (k > 0 && tmp_idx[k] == tmp_idx[k - 1]) {
+        return Status::InvalidArgument(what_ + ": cell " + std::to_string(row) + ": gene " + std::to_string(tmp_idx[k]) +
+                                       " stored twice");
+      }
+    }
+    std::copy(tmp_idx.begin(), tmp_idx.end(), idx);
+    std::copy(tmp_val.begin(), tmp_val.end(), vals);
+    return Status::OK();
+  }
+
+  ValueType type_;
+  std::string what_;
+  ValueStats* stats_;
+  CsrMatrix block_;
+};
+
+}  // namespace slaf::interop
