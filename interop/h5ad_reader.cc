@@ -279,8 +279,6 @@ Status ReadDataFrame(const File& f, const std::string& path, const std::string& 
 
 constexpr uint64_t kMaxUnsArray = 100000;
 
-Status UnsValue(const File& f, const std::string& path, JsonWriter* w, Source* src, int depth);
-
 Status UnsDataset(const File& f, const std::string& path, JsonWriter* w, Source* src, bool* written) {
   SLAF_ASSIGN_OR_RETURN(h5::DatasetInfo info, h5::Describe(f, path));
   *written = false;

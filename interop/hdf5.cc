@@ -2,8 +2,13 @@
 
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <cstring>
 #include <type_traits>
+
+namespace slaf::interop {
+void RegisterLzfFilter();  // lzf_filter.cc
+}
 
 namespace slaf::interop::h5 {
 namespace {
@@ -11,7 +16,10 @@ namespace {
 // libhdf5 prints its error stack to stderr by default; we report errors
 // ourselves, once, with the innermost message.
 struct QuietErrors {
-  QuietErrors() { H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr); }
+  QuietErrors() {
+    H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr);
+    RegisterLzfFilter();
+  }
 };
 const QuietErrors kQuiet;
 
@@ -147,6 +155,40 @@ Result<File> File::Create(const std::string& path) {
 
 Status File::Error(const std::string& object, const std::string& what) const {
   return Status::InvalidArgument(path_ + ": " + object + ": " + what);
+}
+
+Result<hid_t> File::Dataset(const std::string& path) const {
+  auto it = datasets_.find(path);
+  if (it != datasets_.end()) return it->second.get();
+  // The chunk cache must hold a full row of chunks, or reading a matrix in
+  // row blocks decompresses each chunk again for every block (1 MiB, the
+  // default, is far too small; h5py may even store a whole matrix as one
+  // chunk). Bounded so that memory stays bounded.
+  size_t cache = 64u << 20;
+  {
+    Handle probe(H5Dopen2(h_.get(), path.c_str(), H5P_DEFAULT));
+    if (!probe.valid()) return Error(path, "cannot open dataset: " + Hdf5Message());
+    Handle dcpl(H5Dget_create_plist(probe.get()));
+    Handle space(H5Dget_space(probe.get()));
+    Handle type(H5Dget_type(probe.get()));
+    if (H5Pget_layout(dcpl.get()) == H5D_CHUNKED) {
+      hsize_t chunk[8] = {0}, dims[8] = {0};
+      const int rank = H5Pget_chunk(dcpl.get(), 8, chunk);
+      H5Sget_simple_extent_dims(space.get(), dims, nullptr);
+      double row_of_chunks = static_cast<double>(H5Tget_size(type.get()));
+      for (int i = 0; i < rank; ++i) {
+        row_of_chunks *= i == 0 ? static_cast<double>(chunk[0]) : static_cast<double>((dims[i] + chunk[i] - 1) / chunk[i] * chunk[i]);
+      }
+      cache = static_cast<size_t>(std::min(std::max(row_of_chunks * 1.1, 64.0 * (1 << 20)), 768.0 * (1 << 20)));
+    }
+  }
+  Handle dapl(H5Pcreate(H5P_DATASET_ACCESS));
+  H5Pset_chunk_cache(dapl.get(), 12421, cache, 1.0);
+  Handle d(H5Dopen2(h_.get(), path.c_str(), dapl.get()));
+  if (!d.valid()) return Error(path, "cannot open dataset: " + Hdf5Message());
+  hid_t id = d.get();
+  datasets_.emplace(path, std::move(d));
+  return id;
 }
 
 Status File::Flush() const {
@@ -307,10 +349,9 @@ Result<DatasetInfo> Describe(const File& f, const std::string& dataset) {
 
 template <typename T>
 Status Read(const File& f, const std::string& dataset, uint64_t offset, uint64_t count, T* out) {
-  Handle d(H5Dopen2(f.id(), dataset.c_str(), H5P_DEFAULT));
-  if (!d.valid()) return f.Error(dataset, "cannot open dataset: " + Hdf5Message());
-  Handle space(H5Dget_space(d.get()));
-  Handle type(H5Dget_type(d.get()));
+  SLAF_ASSIGN_OR_RETURN(hid_t d, f.Dataset(dataset));
+  Handle space(H5Dget_space(d));
+  Handle type(H5Dget_type(d));
   int rank = H5Sget_simple_extent_ndims(space.get());
   if (rank < 1 || rank > 2) return f.Error(dataset, "expected a 1-D or 2-D dataset, found rank " + std::to_string(rank));
   hsize_t dims[2] = {0, 1};
@@ -338,7 +379,7 @@ Status Read(const File& f, const std::string& dataset, uint64_t offset, uint64_t
   }
   hsize_t mem_n = count * (rank == 2 ? dims[1] : 1);
   Handle mem(H5Screate_simple(1, &mem_n, nullptr));
-  if (H5Dread(d.get(), mem_type, mem.get(), space.get(), H5P_DEFAULT, out) < 0) {
+  if (H5Dread(d, mem_type, mem.get(), space.get(), H5P_DEFAULT, out) < 0) {
     return f.Error(dataset, "read of rows [" + std::to_string(offset) + ", " + std::to_string(offset + count) +
                                 ") failed: " + Hdf5Message());
   }

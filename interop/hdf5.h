@@ -9,6 +9,7 @@
 #include <hdf5.h>
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -60,10 +61,14 @@ class File {
   hid_t id() const { return h_.get(); }
   Status Error(const std::string& object, const std::string& what) const;  // InvalidArgument
   Status Flush() const;
+  // The dataset at `path`, opened once and kept open so that its chunk
+  // cache (64 MiB) survives between reads of consecutive pieces.
+  Result<hid_t> Dataset(const std::string& path) const;
 
  private:
   std::string path_;
   Handle h_;
+  mutable std::map<std::string, Handle> datasets_;  // closed before h_
 };
 
 // True when `path` (absolute, "/a/b") names a link that exists.
