@@ -6,6 +6,7 @@
 #include <xxhash.h>
 
 #include <algorithm>
+#include <bit>
 #include <deque>
 #include <functional>
 #include <cmath>
@@ -240,6 +241,8 @@ class DatasetImpl final : public Dataset {
   Result<std::unique_ptr<CellBlockIterator>> IterateCells(std::vector<uint64_t> cells, uint32_t block_cells,
                                                           const std::string& layer) const override;
 
+  Result<CsrMatrix> ReadGenes(std::span<const uint32_t> genes, const std::string& layer) const override;
+
   Result<AxisStats> GeneStats(std::span<const uint64_t> cells, const std::string& layer) const override {
     return Stats(cells, layer, /*per_gene=*/true);
   }
@@ -267,6 +270,13 @@ class DatasetImpl final : public Dataset {
     return &it->second;
   }
 
+  // X, then the layers in name order.
+  std::vector<const MatrixEntry*> Matrices() const {
+    std::vector<const MatrixEntry*> v{&m_.x};
+    for (const auto& [_, l] : m_.layers) v.push_back(&l);
+    return v;
+  }
+
   // Index of the segment holding `cell` (cell < n_cells).
   static size_t SegmentOf(const MatrixEntry& mx, uint64_t cell) {
     auto it = std::upper_bound(mx.segments.begin(), mx.segments.end(), cell,
@@ -292,6 +302,18 @@ class DatasetImpl final : public Dataset {
   }
 
   Result<std::shared_ptr<SegmentReader>> Segment(const SegmentRef& ref, ValueType type) const {
+    return OpenSegment(ref, ref.n_cells, m_.n_genes, ref.nnz, type, "segment");
+  }
+
+  // A gene-index segment: genes as rows, the index's cells as columns.
+  Result<std::shared_ptr<SegmentReader>> GeneSegment(const GeneSegmentRef& ref, uint64_t index_cells, ValueType type) const {
+    return OpenSegment(ref, ref.n_genes, index_cells, ref.nnz, type, "gene-index segment");
+  }
+
+  // Opens (once) a listed segment file and checks its shape, value type and
+  // entry count against the manifest (format-spec §9.2).
+  Result<std::shared_ptr<SegmentReader>> OpenSegment(const FileRef& ref, uint64_t rows, uint64_t cols, uint64_t nnz, ValueType type,
+                                                     const char* what) const {
     {
       std::lock_guard<std::mutex> lock(mu_);
       auto it = segments_.find(ref.path);
@@ -300,11 +322,11 @@ class DatasetImpl final : public Dataset {
     SLAF_ASSIGN_OR_RETURN(std::shared_ptr<io::RandomAccessFile> file, OpenFile(ref));
     SLAF_ASSIGN_OR_RETURN(std::unique_ptr<SegmentReader> r, SegmentReader::Open(file));
     const SegmentInfo& info = r->info();
-    if (info.n_rows != ref.n_cells || info.n_cols != m_.n_genes || info.value_type != type || info.nnz != ref.nnz) {
-      return Status::Corruption(Where(ref) + ": segment holds " + std::to_string(info.n_rows) + " x " +
+    if (info.n_rows != rows || info.n_cols != cols || info.value_type != type || info.nnz != nnz) {
+      return Status::Corruption(Where(ref) + ": " + what + " holds " + std::to_string(info.n_rows) + " x " +
                                 std::to_string(info.n_cols) + " with " + std::to_string(info.nnz) +
-                                " entries, the manifest says " + std::to_string(ref.n_cells) + " x " +
-                                std::to_string(m_.n_genes) + " with " + std::to_string(ref.nnz));
+                                " entries, the manifest says " + std::to_string(rows) + " x " + std::to_string(cols) +
+                                " with " + std::to_string(nnz));
     }
     std::shared_ptr<SegmentReader> shared(std::move(r));
     std::lock_guard<std::mutex> lock(mu_);
@@ -720,6 +742,99 @@ Result<AxisStats> DatasetImpl::Stats(std::span<const uint64_t> cells, const std:
   return st;
 }
 
+// ---- genes
+
+Result<CsrMatrix> DatasetImpl::ReadGenes(std::span<const uint32_t> genes, const std::string& layer) const {
+  SLAF_ASSIGN_OR_RETURN(const MatrixEntry* mx, Matrix(layer));
+  for (uint32_t g : genes) {
+    if (g >= m_.n_genes) {
+      return Status::InvalidArgument("gene id " + std::to_string(g) + " is out of range (the dataset has " +
+                                     std::to_string(m_.n_genes) + " genes)");
+    }
+  }
+  if (m_.n_cells > UINT32_MAX) {
+    return Status::NotSupported("ReadGenes returns cells as columns: at most 2^32 - 1 cells, version " + std::to_string(m_.version) +
+                                " has " + std::to_string(m_.n_cells));
+  }
+  const ValueType type = mx->value_type;
+  const bool is_int = type == ValueType::kUInt32;
+  // Distinct genes in id order: each is read once, then copied to every
+  // output row that asks for it.
+  std::vector<uint32_t> distinct(genes.begin(), genes.end());
+  std::sort(distinct.begin(), distinct.end());
+  distinct.erase(std::unique(distinct.begin(), distinct.end()), distinct.end());
+  auto slot_of = [&](uint32_t g) { return static_cast<size_t>(std::lower_bound(distinct.begin(), distinct.end(), g) - distinct.begin()); };
+
+  // Cells [0, indexed) from the gene index: row k of `head` is distinct[k].
+  const GeneIndexEntry* gi = mx->gene_index ? &*mx->gene_index : nullptr;
+  const uint64_t indexed = gi ? gi->n_cells : 0;
+  CsrMatrix head, part;
+  head.Clear(static_cast<uint32_t>(indexed), type);
+  if (gi) {
+    size_t k = 0;
+    std::vector<uint64_t> local;
+    for (const GeneSegmentRef& ref : gi->segments) {
+      local.clear();
+      for (; k < distinct.size() && distinct[k] < ref.first_gene + ref.n_genes; ++k) local.push_back(distinct[k] - ref.first_gene);
+      if (local.empty()) continue;
+      SLAF_ASSIGN_OR_RETURN(std::shared_ptr<SegmentReader> r, GeneSegment(ref, indexed, type));
+      SLAF_RETURN_IF_ERROR(r->ReadRowList(local, &part));
+      engine::AppendCsr(part, &head);
+    }
+  }
+
+  // Cells [indexed, n_cells) from the cell-major segments, gene by gene;
+  // values as raw bits. Segments and rows come in cell order, so each gene's
+  // cells are ascending.
+  std::vector<std::vector<uint32_t>> tail_cells(distinct.size()), tail_bits(distinct.size());
+  if (indexed < m_.n_cells && !distinct.empty()) {
+    CsrMatrix block;
+    for (size_t s = SegmentOf(*mx, indexed); s < mx->segments.size(); ++s) {
+      const SegmentRef& ref = mx->segments[s];
+      if (ref.n_cells == 0) continue;
+      SLAF_ASSIGN_OR_RETURN(std::shared_ptr<SegmentReader> r, Segment(ref, type));
+      ScanOptions so;
+      so.row_begin = indexed > ref.first_cell ? indexed - ref.first_cell : 0;
+      so.sorted_indices = false;  // entries go to per-gene lists
+      if (distinct.size() < m_.n_genes) so.columns = distinct;
+      SLAF_ASSIGN_OR_RETURN(std::unique_ptr<SegmentScanner> scan, r->Scan(so));
+      uint64_t first = 0;
+      while (true) {
+        SLAF_ASSIGN_OR_RETURN(bool more, scan->Next(&block, &first));
+        if (!more) break;
+        for (uint64_t row = 0; row < block.n_rows; ++row) {
+          const uint32_t cell = static_cast<uint32_t>(ref.first_cell + first + row);
+          for (uint64_t e = block.indptr[row]; e < block.indptr[row + 1]; ++e) {
+            const size_t slot = slot_of(block.indices[e]);
+            tail_cells[slot].push_back(cell);
+            tail_bits[slot].push_back(is_int ? block.counts[e] : std::bit_cast<uint32_t>(block.floats[e]));
+          }
+        }
+      }
+    }
+  }
+
+  CsrMatrix out;
+  out.Clear(static_cast<uint32_t>(m_.n_cells), type);
+  for (uint32_t g : genes) {
+    const size_t slot = slot_of(g);
+    if (gi) {
+      const uint64_t b = head.indptr[slot], e = head.indptr[slot + 1];
+      out.indices.insert(out.indices.end(), head.indices.begin() + b, head.indices.begin() + e);
+      if (is_int) out.counts.insert(out.counts.end(), head.counts.begin() + b, head.counts.begin() + e);
+      else out.floats.insert(out.floats.end(), head.floats.begin() + b, head.floats.begin() + e);
+    }
+    out.indices.insert(out.indices.end(), tail_cells[slot].begin(), tail_cells[slot].end());
+    for (uint32_t bits : tail_bits[slot]) {
+      if (is_int) out.counts.push_back(bits);
+      else out.floats.push_back(std::bit_cast<float>(bits));
+    }
+    out.indptr.push_back(out.indices.size());
+    ++out.n_rows;
+  }
+  return out;
+}
+
 // ---- verification
 
 enum Role { kSegmentRole, kTableRole, kDenseRole };
@@ -766,6 +881,9 @@ VerifyReport DatasetImpl::Verify(const std::function<void(uint64_t, uint64_t)>& 
   std::vector<std::pair<const FileRef*, int>> files;
   for (const SegmentRef& s : m_.x.segments) files.push_back({&s, kSegmentRole});
   for (const auto& [_, l] : m_.layers) for (const SegmentRef& s : l.segments) files.push_back({&s, kSegmentRole});
+  for (const auto* mx : Matrices()) {
+    if (mx->gene_index) for (const GeneSegmentRef& s : mx->gene_index->segments) files.push_back({&s, kSegmentRole});
+  }
   for (const TableFileRef& f : m_.obs.files) files.push_back({&f, kTableRole});
   for (const TableFileRef& f : m_.var.files) files.push_back({&f, kTableRole});
   for (const auto& [_, d] : m_.obsm) files.push_back({&d, kDenseRole});
@@ -780,17 +898,16 @@ VerifyReport DatasetImpl::Verify(const std::function<void(uint64_t, uint64_t)>& 
     if (!s.ok()) report.problems.push_back(f->path + ": " + s.ToString());
   }
   // Segments also have to agree with the manifest on shape and counts.
-  for (const auto* mx : [&] {
-         std::vector<const MatrixEntry*> v{&m_.x};
-         for (const auto& [_, l] : m_.layers) v.push_back(&l);
-         return v;
-       }()) {
-    for (const SegmentRef& ref : mx->segments) {
-      Result<std::shared_ptr<SegmentReader>> r = Segment(ref, mx->value_type);
-      if (!r.ok() && !r.status().IsNotFound()) {
-        const std::string line = ref.path + ": " + r.status().ToString();
-        if (std::find(report.problems.begin(), report.problems.end(), line) == report.problems.end()) report.problems.push_back(line);
-      }
+  auto note = [&](const std::string& path, const Status& s) {
+    if (s.ok() || s.IsNotFound()) return;
+    const std::string line = path + ": " + s.ToString();
+    if (std::find(report.problems.begin(), report.problems.end(), line) == report.problems.end()) report.problems.push_back(line);
+  };
+  for (const auto* mx : Matrices()) {
+    for (const SegmentRef& ref : mx->segments) note(ref.path, Segment(ref, mx->value_type).status());
+    if (!mx->gene_index) continue;
+    for (const GeneSegmentRef& ref : mx->gene_index->segments) {
+      note(ref.path, GeneSegment(ref, mx->gene_index->n_cells, mx->value_type).status());
     }
   }
   return report;

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "engine/csr_util.h"
+#include "engine/dataset_files.h"
 
 namespace slaf {
 
@@ -23,8 +24,14 @@ int64_t NowMs() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
 }
 
-// Random 64-bit ids for file names. Reseeded after fork(): a child must not
-// repeat its parent's sequence (two forked writers would pick the same names).
+}  // namespace
+
+// ---------------------------------------------------------------- files
+
+namespace engine {
+
+// Reseeded after fork(): a child must not repeat its parent's sequence (two
+// forked writers would pick the same names).
 uint64_t RandomId() {
   static thread_local std::mt19937_64 rng;
   static thread_local pid_t seeded_for = 0;
@@ -45,103 +52,86 @@ std::string UniqueKey(const std::string& dir, const char* ext) {
   return dir + "/" + buf + ext;
 }
 
-// A store file that hashes what passes through, so the manifest can record
-// every file's XXH3 without reading it back.
-class HashingFile final : public io::WritableFile {
- public:
-  explicit HashingFile(std::unique_ptr<io::WritableFile> base) : base_(std::move(base)), state_(XXH3_createState()) {
-    XXH3_64bits_reset_withSeed(state_, 0);
+HashingFile::HashingFile(std::unique_ptr<io::WritableFile> base) : base_(std::move(base)), state_(XXH3_createState()) {
+  XXH3_64bits_reset_withSeed(state_, 0);
+}
+
+HashingFile::~HashingFile() { XXH3_freeState(state_); }
+
+Status HashingFile::Append(std::span<const uint8_t> data) {
+  SLAF_RETURN_IF_ERROR(base_->Append(data));
+  XXH3_64bits_update(state_, data.data(), data.size());
+  return Status::OK();
+}
+
+uint64_t HashingFile::digest() const { return XXH3_64bits_digest(state_); }
+
+MatrixBuild::MatrixBuild(io::ObjectStore* store, std::string dir, uint32_t n_cols, ValueType type, const WriteOptions& opts,
+                         const char* ext)
+    : store_(store), dir_(std::move(dir)), n_cols_(n_cols), type_(type), opts_(opts), ext_(ext) {}
+
+MatrixBuild::~MatrixBuild() = default;
+
+Status MatrixBuild::Append(const CsrRowsView& rows) {
+  uint64_t done = 0;
+  while (done < rows.n_rows) {
+    if (!writer_) SLAF_RETURN_IF_ERROR(Open());
+    const uint64_t room = opts_.cells_per_segment - cells_in_file_;
+    const uint64_t take = std::min(room, rows.n_rows - done);
+    CsrRowsView part = rows;
+    part.n_rows = take;
+    part.indptr = rows.indptr + done;
+    SLAF_RETURN_IF_ERROR(writer_->AppendRows(part));
+    cells_in_file_ += take;
+    nnz_in_file_ += part.indptr[take] - part.indptr[0];
+    done += take;
+    if (cells_in_file_ == opts_.cells_per_segment) SLAF_RETURN_IF_ERROR(EndSegment());
   }
-  ~HashingFile() override { XXH3_freeState(state_); }
-  const std::string& name() const override { return base_->name(); }
-  uint64_t size() const override { return base_->size(); }
-  Status Append(std::span<const uint8_t> data) override {
-    SLAF_RETURN_IF_ERROR(base_->Append(data));
-    XXH3_64bits_update(state_, data.data(), data.size());
-    return Status::OK();
-  }
-  Status Sync() override { return base_->Sync(); }
-  Status Close() override { return base_->Close(); }
-  uint64_t digest() const { return XXH3_64bits_digest(state_); }
+  return Status::OK();
+}
 
- private:
-  std::unique_ptr<io::WritableFile> base_;
-  XXH3_state_t* state_;
-};
+Status MatrixBuild::Open() {
+  const std::string key = UniqueKey(dir_, ext_);
+  SLAF_ASSIGN_OR_RETURN(std::unique_ptr<io::WritableFile> f, store_->Create(key));
+  file_ = std::make_unique<HashingFile>(std::move(f));
+  key_ = key;
+  SegmentWriterOptions so = opts_.segment;
+  so.n_cols = n_cols_;
+  so.value_type = type_;
+  SLAF_ASSIGN_OR_RETURN(writer_, SegmentWriter::Create(file_.get(), so));
+  cells_in_file_ = 0;
+  nnz_in_file_ = 0;
+  return Status::OK();
+}
 
-// Segments of new cells for one matrix (X or a layer), rolled over every
-// cells_per_segment cells.
-class MatrixBuild {
- public:
-  MatrixBuild(io::ObjectStore* store, std::string dir, uint32_t n_genes, ValueType type, const WriteOptions& opts)
-      : store_(store), dir_(std::move(dir)), n_genes_(n_genes), type_(type), opts_(opts) {}
+Status MatrixBuild::EndSegment() {
+  if (!writer_) return Status::OK();
+  SLAF_ASSIGN_OR_RETURN(SegmentWriteStats st, writer_->Finish());  // syncs
+  SLAF_RETURN_IF_ERROR(file_->Close());
+  SegmentRef ref;
+  ref.path = key_;
+  ref.size = file_->size();
+  ref.xxh3 = file_->digest();
+  ref.first_cell = total_cells_;
+  ref.n_cells = st.n_rows;
+  ref.nnz = st.nnz;
+  total_cells_ += st.n_rows;
+  segments_.push_back(ref);
+  writer_.reset();
+  file_.reset();
+  cells_in_file_ = 0;
+  nnz_in_file_ = 0;
+  return Status::OK();
+}
 
-  Status Append(const CsrRowsView& rows) {
-    uint64_t done = 0;
-    while (done < rows.n_rows) {
-      if (!writer_) SLAF_RETURN_IF_ERROR(Open());
-      const uint64_t room = opts_.cells_per_segment - cells_in_file_;
-      const uint64_t take = std::min(room, rows.n_rows - done);
-      CsrRowsView part = rows;
-      part.n_rows = take;
-      part.indptr = rows.indptr + done;
-      SLAF_RETURN_IF_ERROR(writer_->AppendRows(part));
-      cells_in_file_ += take;
-      done += take;
-      if (cells_in_file_ == opts_.cells_per_segment) SLAF_RETURN_IF_ERROR(Close());
-    }
-    return Status::OK();
-  }
+}  // namespace engine
 
-  // Finishes the open segment; afterwards segments() is complete.
-  Status Finish() { return writer_ ? Close() : Status::OK(); }
-  const std::vector<SegmentRef>& segments() const { return segments_; }
-  uint64_t total_cells() const { return total_cells_; }
-  ValueType type() const { return type_; }
+namespace {
 
- private:
-  Status Open() {
-    const std::string key = UniqueKey(dir_, ".seg");
-    SLAF_ASSIGN_OR_RETURN(std::unique_ptr<io::WritableFile> f, store_->Create(key));
-    file_ = std::make_unique<HashingFile>(std::move(f));
-    key_ = key;
-    SegmentWriterOptions so = opts_.segment;
-    so.n_cols = n_genes_;
-    so.value_type = type_;
-    SLAF_ASSIGN_OR_RETURN(writer_, SegmentWriter::Create(file_.get(), so));
-    cells_in_file_ = 0;
-    return Status::OK();
-  }
-  Status Close() {
-    SLAF_ASSIGN_OR_RETURN(SegmentWriteStats st, writer_->Finish());  // syncs
-    SLAF_RETURN_IF_ERROR(file_->Close());
-    SegmentRef ref;
-    ref.path = key_;
-    ref.size = file_->size();
-    ref.xxh3 = file_->digest();
-    ref.first_cell = total_cells_;
-    ref.n_cells = st.n_rows;
-    ref.nnz = st.nnz;
-    total_cells_ += st.n_rows;
-    segments_.push_back(ref);
-    writer_.reset();
-    file_.reset();
-    cells_in_file_ = 0;
-    return Status::OK();
-  }
-
-  io::ObjectStore* store_;
-  std::string dir_;
-  uint32_t n_genes_;
-  ValueType type_;
-  const WriteOptions& opts_;
-  std::unique_ptr<HashingFile> file_;
-  std::unique_ptr<SegmentWriter> writer_;
-  std::string key_;
-  uint64_t cells_in_file_ = 0;
-  uint64_t total_cells_ = 0;
-  std::vector<SegmentRef> segments_;
-};
+using engine::HashingFile;
+using engine::MatrixBuild;
+using engine::RandomId;
+using engine::UniqueKey;
 
 Result<TableFileRef> WriteTableFile(io::ObjectStore* store, const std::string& dir, const Table& t, const WriteOptions& opts,
                                     uint64_t first_row) {
@@ -510,6 +500,21 @@ class TransactionImpl final : public Transaction {
       ops.push_back("set_uns");
       m.uns_json = *uns_;
     }
+    if (gene_index_) {
+      ops.push_back("gene_index");
+      const auto& [layer, index] = *gene_index_;
+      MatrixEntry* mx = layer.empty() ? &m.x : nullptr;
+      if (!mx) {
+        auto it = m.layers.find(layer);
+        if (it == m.layers.end()) return Status::InvalidArgument("no layer \"" + layer + "\" to index");
+        mx = &it->second;
+      }
+      if (index.n_cells > m.n_cells) {
+        return Status::InvalidArgument("the gene index covers " + std::to_string(index.n_cells) + " cells, the dataset has " +
+                                       std::to_string(m.n_cells));
+      }
+      mx->gene_index = index;
+    }
     if (ops.empty()) return Status::InvalidArgument("nothing to commit: the transaction made no change");
     m.operation.clear();
     for (const std::string& op : ops) m.operation += (m.operation.empty() ? "" : "+") + op;
@@ -539,7 +544,7 @@ class TransactionImpl final : public Transaction {
   // positions, Compose assigns them.
   bool Rebasable() const {
     return !create_ && set_columns_.empty() && new_layers_.empty() && new_obsm_.empty() && new_varm_.empty() && !uns_ &&
-           !obs_index_ && !var_index_;
+           !obs_index_ && !var_index_ && !gene_index_;
   }
 
   // Paths of the files this transaction added (its fingerprint in a manifest).
@@ -642,6 +647,9 @@ class TransactionImpl final : public Transaction {
   std::map<std::string, DenseEntry> new_obsm_, new_varm_;
   std::optional<std::string> uns_;
   std::optional<std::string> obs_index_, var_index_;
+  std::optional<std::pair<std::string, GeneIndexEntry>> gene_index_;  // layer ("" = X), index
+
+  friend Result<uint64_t> engine::CommitGeneIndex(std::unique_ptr<Transaction>, const std::string&, GeneIndexEntry);
 };
 
 }  // namespace
@@ -664,6 +672,14 @@ Result<std::unique_ptr<Transaction>> Transaction::Update(std::shared_ptr<io::Obj
   SLAF_ASSIGN_OR_RETURN(std::unique_ptr<Dataset> ds, Dataset::Open(store));
   Manifest base = ds->manifest();
   return std::unique_ptr<Transaction>(new TransactionImpl(std::move(store), std::move(base), false, std::move(options)));
+}
+
+Result<uint64_t> engine::CommitGeneIndex(std::unique_ptr<Transaction> tx, const std::string& layer, GeneIndexEntry index) {
+  // The only Transaction implementation is TransactionImpl.
+  auto* impl = static_cast<TransactionImpl*>(tx.get());
+  SLAF_RETURN_IF_ERROR(impl->Usable());
+  impl->gene_index_.emplace(layer, std::move(index));
+  return impl->Commit();
 }
 
 // ---------------------------------------------------------------- vacuum
@@ -707,8 +723,10 @@ Result<VacuumResult> Vacuum(io::ObjectStore* store, uint64_t keep_from_version, 
     }
   }
   for (const io::ObjectEntry& e : all) {
+    // Role directories of §9.1; gene_index/ since format 1.1.
     const bool data = e.key.rfind("X/", 0) == 0 || e.key.rfind("layers/", 0) == 0 || e.key.rfind("obs/", 0) == 0 ||
-                      e.key.rfind("var/", 0) == 0 || e.key.rfind("obsm/", 0) == 0 || e.key.rfind("varm/", 0) == 0;
+                      e.key.rfind("var/", 0) == 0 || e.key.rfind("obsm/", 0) == 0 || e.key.rfind("varm/", 0) == 0 ||
+                      e.key.rfind("gene_index/", 0) == 0;
     // Temporary files of interrupted manifest and hint writes (io/store.cc).
     const bool temp = (e.key.rfind("_versions/", 0) == 0 || e.key.rfind("_latest.", 0) == 0) &&
                       e.key.find(".tmp-") != std::string::npos;

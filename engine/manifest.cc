@@ -40,7 +40,17 @@ void WriteMatrix(JsonWriter& w, const MatrixEntry& m) {
     WriteFileRef(w, s);
     w.Key("first_cell").Uint(s.first_cell).Key("n_cells").Uint(s.n_cells).Key("nnz").Uint(s.nnz).EndObject();
   }
-  w.EndArray().EndObject();
+  w.EndArray();
+  if (m.gene_index) {  // format 1.1
+    w.Key("gene_index").BeginObject().Key("n_cells").Uint(m.gene_index->n_cells).Key("segments").BeginArray();
+    for (const GeneSegmentRef& s : m.gene_index->segments) {
+      w.BeginObject();
+      WriteFileRef(w, s);
+      w.Key("first_gene").Uint(s.first_gene).Key("n_genes").Uint(s.n_genes).Key("nnz").Uint(s.nnz).EndObject();
+    }
+    w.EndArray().EndObject();
+  }
+  w.EndObject();
 }
 
 void WriteTable(JsonWriter& w, const TableEntry& t) {
@@ -216,6 +226,29 @@ class Parser {
       SLAF_ASSIGN_OR_RETURN(s.nnz, Uint(so, w, "nnz"));
       m->segments.push_back(std::move(s));
     }
+    // Optional since format 1.1; a 1.0 reader ignores it (unknown member).
+    element gi;
+    if (o["gene_index"].get(gi) == simdjson::SUCCESS) {
+      const std::string gw = where + ".gene_index";
+      object go;
+      if (gi.get(go) != simdjson::SUCCESS) return Fail(gw, "not an object");
+      GeneIndexEntry g;
+      SLAF_ASSIGN_OR_RETURN(g.n_cells, Uint(go, gw, "n_cells"));
+      SLAF_ASSIGN_OR_RETURN(simdjson::dom::array gsegs, Arr(go, gw, "segments"));
+      i = 0;
+      for (element e : gsegs) {
+        const std::string w = gw + ".segments[" + std::to_string(i++) + "]";
+        object so;
+        if (e.get(so) != simdjson::SUCCESS) return Fail(w, "not an object");
+        GeneSegmentRef s;
+        SLAF_RETURN_IF_ERROR(FileRefFrom(so, w, &s));
+        SLAF_ASSIGN_OR_RETURN(s.first_gene, Uint(so, w, "first_gene"));
+        SLAF_ASSIGN_OR_RETURN(s.n_genes, Uint(so, w, "n_genes"));
+        SLAF_ASSIGN_OR_RETURN(s.nnz, Uint(so, w, "nnz"));
+        g.segments.push_back(std::move(s));
+      }
+      m->gene_index = std::move(g);
+    }
     return Status::OK();
   }
 
@@ -322,7 +355,44 @@ Status CheckCoverage(const std::string& what, uint64_t n_rows, uint64_t first, u
   return Status::OK();
 }
 
-Status ValidateMatrix(const std::string& name, const MatrixEntry& m, uint64_t n_cells) {
+// format-spec §9.2, gene index: genes covered in order, cells a prefix of
+// the matrix's, and (where its end is a segment boundary) the same entries.
+Status ValidateGeneIndex(const std::string& name, const MatrixEntry& m, uint64_t n_cells, uint32_t n_genes) {
+  const GeneIndexEntry& g = *m.gene_index;
+  const std::string what = name + " gene_index";
+  if (g.n_cells > n_cells) {
+    return Status::Corruption(what + ": covers " + std::to_string(g.n_cells) + " cells, the matrix has " + std::to_string(n_cells) +
+                              " (format-spec §9.2)");
+  }
+  if (g.n_cells > (1ull << 31)) {
+    return Status::Corruption(what + ": covers " + std::to_string(g.n_cells) + " cells, more than the 2^31 columns a segment holds (format-spec §9.2)");
+  }
+  uint64_t next = 0;
+  for (size_t i = 0; i < g.segments.size(); ++i) {
+    const GeneSegmentRef& s = g.segments[i];
+    SLAF_RETURN_IF_ERROR(CheckPath(what + " segment " + std::to_string(i), s.path));
+    if (s.first_gene != next) {
+      return Status::Corruption(what + " segment " + s.path + " starts at gene " + std::to_string(s.first_gene) + ", expected " +
+                                std::to_string(next) + " (segments must cover the genes in order without gaps, format-spec §9.2)");
+    }
+    if (s.n_genes > n_genes - next) return Status::Corruption(what + " segment " + s.path + " runs past gene " + std::to_string(n_genes) + " (format-spec §9.2)");
+    next += s.n_genes;
+  }
+  if (next != n_genes) return Status::Corruption(what + ": segments cover " + std::to_string(next) + " of " + std::to_string(n_genes) + " genes (format-spec §9.2)");
+  uint64_t below = 0;
+  bool boundary = g.n_cells == 0 || g.n_cells == n_cells;
+  for (const SegmentRef& s : m.segments) {
+    if (s.first_cell == g.n_cells) boundary = true;
+    if (s.first_cell + s.n_cells <= g.n_cells) below += s.nnz;
+  }
+  if (boundary && below != g.nnz()) {
+    return Status::Corruption(what + ": holds " + std::to_string(g.nnz()) + " entries, but the matrix's segments hold " +
+                              std::to_string(below) + " in cells [0, " + std::to_string(g.n_cells) + ") (format-spec §9.2)");
+  }
+  return Status::OK();
+}
+
+Status ValidateMatrix(const std::string& name, const MatrixEntry& m, uint64_t n_cells, uint32_t n_genes) {
   uint64_t next = 0;
   for (size_t i = 0; i < m.segments.size(); ++i) {
     const SegmentRef& s = m.segments[i];
@@ -330,6 +400,7 @@ Status ValidateMatrix(const std::string& name, const MatrixEntry& m, uint64_t n_
     SLAF_RETURN_IF_ERROR(CheckCoverage(name + " segment " + s.path, n_cells, s.first_cell, s.n_cells, &next));
   }
   if (next != n_cells) return Status::Corruption(name + ": segments cover " + std::to_string(next) + " of " + std::to_string(n_cells) + " cells (format-spec §9.2)");
+  if (m.gene_index) return ValidateGeneIndex(name, m, n_cells, n_genes);
   return Status::OK();
 }
 
@@ -370,6 +441,12 @@ Status ValidateTable(const std::string& name, const TableEntry& t, uint64_t expe
 
 }  // namespace
 
+uint64_t GeneIndexEntry::nnz() const {
+  uint64_t n = 0;
+  for (const GeneSegmentRef& s : segments) n += s.nnz;
+  return n;
+}
+
 uint64_t MatrixEntry::nnz() const {
   uint64_t n = 0;
   for (const SegmentRef& s : segments) n += s.nnz;
@@ -385,6 +462,10 @@ std::vector<const FileRef*> Manifest::Files() const {
   std::vector<const FileRef*> out;
   for (const SegmentRef& s : x.segments) out.push_back(&s);
   for (const auto& [_, m] : layers) for (const SegmentRef& s : m.segments) out.push_back(&s);
+  if (x.gene_index) for (const GeneSegmentRef& s : x.gene_index->segments) out.push_back(&s);
+  for (const auto& [_, m] : layers) {
+    if (m.gene_index) for (const GeneSegmentRef& s : m.gene_index->segments) out.push_back(&s);
+  }
   for (const TableFileRef& f : obs.files) out.push_back(&f);
   for (const TableFileRef& f : var.files) out.push_back(&f);
   for (const auto& [_, d] : obsm) out.push_back(&d);
@@ -400,11 +481,11 @@ Status Manifest::Validate() const {
     return Status::Corruption("timestamp_ms " + std::to_string(timestamp_ms) + " is outside [0, 2^53] (format-spec §9.2)");
   }
   if (n_genes > (1u << 31)) return Status::Corruption("n_genes " + std::to_string(n_genes) + " is above 2^31 (format-spec §9.2)");
-  SLAF_RETURN_IF_ERROR(ValidateMatrix("X", x, n_cells));
+  SLAF_RETURN_IF_ERROR(ValidateMatrix("X", x, n_cells, n_genes));
   for (const auto& [name, m] : layers) {
     if (name == "X") return Status::Corruption("a layer may not be named \"X\" (format-spec §9.2)");
     SLAF_RETURN_IF_ERROR(CheckPath("layer name", "layers/" + name));
-    SLAF_RETURN_IF_ERROR(ValidateMatrix("layer " + name, m, n_cells));
+    SLAF_RETURN_IF_ERROR(ValidateMatrix("layer " + name, m, n_cells, n_genes));
   }
   SLAF_RETURN_IF_ERROR(ValidateTable("obs", obs, n_cells));
   SLAF_RETURN_IF_ERROR(ValidateTable("var", var, n_genes));
@@ -433,7 +514,11 @@ std::string Manifest::ToJson() const {
   JsonWriter w;
   w.BeginObject();
   w.Key("format").String("slaf-dataset");
-  w.Key("format_version").BeginArray().Uint(kDatasetFormatMajor).Uint(kDatasetFormatMinor).EndArray();
+  // The lowest minor version whose members this manifest uses (format-spec
+  // §9.2, versioning): 1.0 readers read it all when there is no gene index.
+  bool uses_1_1 = x.gene_index.has_value();
+  for (const auto& [_, m] : layers) uses_1_1 = uses_1_1 || m.gene_index.has_value();
+  w.Key("format_version").BeginArray().Uint(kDatasetFormatMajor).Uint(uses_1_1 ? 1 : 0).EndArray();
   w.Key("version").Uint(version);
   w.Key("parent").Uint(parent);
   w.Key("timestamp_ms").Int(timestamp_ms);

@@ -142,6 +142,14 @@ class Dataset {
   // all genes, in id order; else out column j is genes[j]).
   virtual Status ReadCells(std::span<const uint64_t> cells, std::span<const uint32_t> genes, CsrMatrix* out,
                            const std::string& layer = "") const = 0;
+  // Genes x all cells: out row i is gene genes[i] (any order, repeats
+  // allowed), out columns are cell ids 0 .. n_cells - 1. Where the matrix has
+  // a gene index (format-spec §9.2) its cells come from there, reading only
+  // the chunks that hold these genes; cells appended after the index was
+  // built (all cells, without an index) come from a scan of the cell-major
+  // segments. InvalidArgument for a gene id >= n_genes, naming it, and
+  // NotSupported above 2^32 - 1 cells (the column limit of CsrMatrix).
+  virtual Result<CsrMatrix> ReadGenes(std::span<const uint32_t> genes, const std::string& layer = "") const = 0;
   // Streams the given cells (empty = all, sorted ids otherwise).
   virtual Result<std::unique_ptr<CellBlockIterator>> IterateCells(std::vector<uint64_t> cells, uint32_t block_cells,
                                                                   const std::string& layer = "") const = 0;

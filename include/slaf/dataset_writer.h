@@ -10,6 +10,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -43,6 +44,12 @@ struct WriteOptions {
   int max_attempts = 1;
   std::string message;                  // stored in the manifest
   std::optional<int64_t> timestamp_ms;  // default: now
+  // BuildGeneIndex: the memory budget of its external sort, the directory
+  // of the sort's temporary file ("" = $TMPDIR or /tmp) and the entries per
+  // gene-index segment file.
+  uint64_t sort_memory_bytes = 256ull << 20;
+  std::string spill_dir;
+  uint64_t gene_index_nnz_per_segment = 1ull << 28;
 };
 
 enum class Axis { kObs, kVar };
@@ -87,6 +94,21 @@ class Transaction {
   // version. The transaction cannot be used afterwards, whatever the result.
   virtual Result<uint64_t> Commit() = 0;
 };
+
+// Builds the gene-major copy of X (layer "") or of a layer over all cells of
+// the newest version (the "gene index", format-spec §9.2) and commits it as
+// the next version, operation "gene_index". Gene queries
+// (Dataset::ReadGenes) then read only the chunks of the genes asked for.
+// The cells are streamed once through an external sort bounded by
+// options.sort_memory_bytes (spilling to options.spill_dir), so memory does
+// not grow with the dataset. Returns the committed version, or the newest
+// version unchanged when its index already covers every cell. Conflict if
+// another writer commits first (nothing changes; run it again); NotFound for
+// an unknown layer; NotSupported above 2^31 cells (a segment's column limit,
+// §2.6) or for a gene with more than 2^26 nonzeros (a chunk's limit).
+// `progress(cells_done)` may be empty; it is called after each block read.
+Result<uint64_t> BuildGeneIndex(std::shared_ptr<io::ObjectStore> store, const std::string& layer = "",
+                                WriteOptions options = {}, std::function<void(uint64_t cells_done)> progress = {});
 
 // Removes files that no version at or after `keep_from_version` references
 // and that are older than `min_age_ms`, plus leftover temporary files.

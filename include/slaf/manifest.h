@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <span>
 #include <string>
 #include <vector>
@@ -18,8 +19,11 @@
 
 namespace slaf {
 
+// The newest dataset format this library reads and writes (format-spec
+// §9.2). Manifest::ToJson writes the lowest minor version whose members the
+// manifest uses: 1.0 without a gene index, 1.1 with one.
 inline constexpr int kDatasetFormatMajor = 1;
-inline constexpr int kDatasetFormatMinor = 0;
+inline constexpr int kDatasetFormatMinor = 1;
 
 // A file of the version: its key in the store, size and XXH3-64 (seed 0) of
 // all its bytes.
@@ -36,10 +40,31 @@ struct SegmentRef : FileRef {
   uint64_t nnz = 0;
 };
 
-// X or a layer: segments in cell order covering every cell exactly once.
+// A gene-major segment (.gseg) of a gene index: an ordinary segment file
+// whose rows are genes [first_gene, first_gene + n_genes) and whose columns
+// are the cells [0, GeneIndexEntry::n_cells).
+struct GeneSegmentRef : FileRef {
+  uint64_t first_gene = 0;
+  uint64_t n_genes = 0;
+  uint64_t nnz = 0;
+};
+
+// The optional gene-major copy of a matrix's cells [0, n_cells) (format-spec
+// §9.2, "gene_index", dataset format 1.1): segments in gene order covering
+// every gene exactly once. Cells appended after it was built are not in it;
+// readers take those from the matrix's cell-major segments.
+struct GeneIndexEntry {
+  uint64_t n_cells = 0;
+  std::vector<GeneSegmentRef> segments;
+  uint64_t nnz() const;
+};
+
+// X or a layer: segments in cell order covering every cell exactly once,
+// and optionally a gene index over a prefix of the cells.
 struct MatrixEntry {
   ValueType value_type = ValueType::kUInt32;
   std::vector<SegmentRef> segments;
+  std::optional<GeneIndexEntry> gene_index;
   uint64_t nnz() const;
 };
 
@@ -88,11 +113,13 @@ struct Manifest {
   std::map<std::string, DenseEntry> obsm, varm;
   std::string uns_json = "{}";  // a JSON object, stored as written
 
-  // Every data file of this version (segments, tables, dense matrices).
+  // Every data file of this version (segments, gene-index segments, tables,
+  // dense matrices).
   std::vector<const FileRef*> Files() const;
 
   // Structural checks: paths (io::CheckKey), segment and table coverage,
-  // column file lists, shapes of obsm/varm against n_cells/n_genes.
+  // gene-index coverage, column file lists, shapes of obsm/varm against
+  // n_cells/n_genes.
   Status Validate() const;
 
   std::string ToJson() const;
