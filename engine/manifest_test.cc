@@ -388,6 +388,122 @@ TEST(Manifest, ValidateRejectsWhatReadersWould) {
 }
 
 // ---------------------------------------------------------------------------
+// Gene index (format-spec §9.2, dataset format 1.1)
+
+GeneSegmentRef GeneSegment(const std::string& path, uint64_t first, uint64_t n, uint64_t nnz) {
+  GeneSegmentRef s;
+  static_cast<FileRef&>(s) = File(path, 2000 + first, 0x1111111111111111ull * (first + 1));
+  s.first_gene = first;
+  s.n_genes = n;
+  s.nnz = nnz;
+  return s;
+}
+
+// FullManifest with an index of X's first 6 cells (its first segment, 17
+// entries) and of all 10 cells of layer norm (15 entries).
+Manifest IndexedManifest() {
+  Manifest m = FullManifest();
+  GeneIndexEntry x;
+  x.n_cells = 6;
+  x.segments = {GeneSegment("gene_index/X/g1.gseg", 0, 2, 7), GeneSegment("gene_index/X/g2.gseg", 2, 3, 10)};
+  m.x.gene_index = x;
+  GeneIndexEntry n;
+  n.n_cells = 10;
+  n.segments = {GeneSegment("gene_index/layers/norm/h1.gseg", 0, 5, 15)};
+  m.layers["norm"].gene_index = n;
+  return m;
+}
+
+void ExpectSameIndex(const std::optional<GeneIndexEntry>& a, const std::optional<GeneIndexEntry>& b) {
+  ASSERT_EQ(a.has_value(), b.has_value());
+  if (!a) return;
+  EXPECT_EQ(a->n_cells, b->n_cells);
+  ASSERT_EQ(a->segments.size(), b->segments.size());
+  for (size_t i = 0; i < a->segments.size(); ++i) {
+    ExpectSameFile(a->segments[i], b->segments[i]);
+    EXPECT_EQ(a->segments[i].first_gene, b->segments[i].first_gene);
+    EXPECT_EQ(a->segments[i].n_genes, b->segments[i].n_genes);
+    EXPECT_EQ(a->segments[i].nnz, b->segments[i].nnz);
+  }
+}
+
+TEST(Manifest, GeneIndexRoundTripsAsFormat11) {
+  const Manifest m = IndexedManifest();
+  ASSERT_TRUE(m.Validate().ok()) << m.Validate().ToString();
+  const std::string json = m.ToJson();
+  // The lowest minor version whose members the manifest uses.
+  EXPECT_NE(json.find("\"format_version\": [\n    1,\n    1\n  ]"), std::string::npos);
+  EXPECT_NE(json.find("\"gene_index\": {\n      \"n_cells\": 6,\n      \"segments\": ["), std::string::npos) << json;
+  Result<Manifest> r = ParseText(json);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  ExpectSameMatrix(r->x, m.x);
+  ExpectSameIndex(r->x.gene_index, m.x.gene_index);
+  ExpectSameIndex(r->layers.at("norm").gene_index, m.layers.at("norm").gene_index);
+  EXPECT_FALSE(r->layers.at("spliced").gene_index);
+  EXPECT_EQ(r->ToJson(), json);
+  EXPECT_EQ(r->x.gene_index->nnz(), 17u);
+  // Files() lists the index files too, so verify and vacuum see them.
+  EXPECT_EQ(r->Files().size(), 2u + 4u + 3u + 1u + 3u + 3u);
+  // Without an index the same manifest is 1.0, byte for byte as before.
+  Manifest plain = *r;
+  plain.x.gene_index.reset();
+  plain.layers["norm"].gene_index.reset();
+  EXPECT_EQ(plain.ToJson(), FullManifest().ToJson());
+}
+
+TEST(Manifest, GeneIndexRejections) {
+  const std::string good = IndexedManifest().ToJson();
+  const std::vector<Case> cases = {
+      {"valid", good, Code::kOk},
+      {"index segments with a gap", Replace(good, "\"first_gene\": 2,", "\"first_gene\": 3,"), Code::kCorruption},
+      {"index segments overlapping", Replace(good, "\"first_gene\": 2,", "\"first_gene\": 1,"), Code::kCorruption},
+      {"index short of n_genes", Replace(good, "\"n_genes\": 3,", "\"n_genes\": 2,"), Code::kCorruption},
+      {"index past n_genes", Replace(good, "\"n_genes\": 3,", "\"n_genes\": 4,"), Code::kCorruption},
+      {"index over more cells than the matrix", Replace(good, "\"n_cells\": 10,\n        \"segments\"", "\"n_cells\": 11,\n        \"segments\""),
+       Code::kCorruption},
+      {"index nnz differs from the cells it covers", Replace(good, "\"nnz\": 7", "\"nnz\": 8"), Code::kCorruption},
+      {"index path ../x", Replace(good, "gene_index/X/g1.gseg", "../g1.gseg"), Code::kCorruption},
+      {"index file listed twice", Replace(good, "gene_index/X/g2.gseg", "X/00000000000000a2.seg"), Code::kCorruption},
+      {"index not an object", Replace(good, "\"gene_index\": {", "\"gene_index\": 1, \"ignored\": {"), Code::kCorruption},
+      {"index member missing", Replace(good, "\"first_gene\": 2,", "\"first_genes\": 2,"), Code::kCorruption},
+      {"index negative n_cells", Replace(good, "\"n_cells\": 6,\n      \"segments\"", "\"n_cells\": -6,\n      \"segments\""),
+       Code::kCorruption},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.name);
+    Result<Manifest> r = ParseText(c.json);
+    EXPECT_EQ(r.status().code(), c.code) << r.status().ToString();
+    if (!r.ok()) {
+      EXPECT_NE(r.status().message().find("test.json"), std::string::npos) << r.status().ToString();
+    }
+  }
+  // The entry count is checked only where the index ends at a segment
+  // boundary; cell 5 is inside X's first segment.
+  Manifest m = IndexedManifest();
+  m.x.gene_index->n_cells = 5;
+  EXPECT_TRUE(m.Validate().ok()) << m.Validate().ToString();
+  m.x.gene_index->n_cells = 10;  // the end: all 26 entries expected
+  EXPECT_TRUE(m.Validate().IsCorruption());
+  // An empty index of 0 cells still covers every gene.
+  m.x.gene_index->n_cells = 0;
+  for (GeneSegmentRef& s : m.x.gene_index->segments) s.nnz = 0;
+  EXPECT_TRUE(m.Validate().ok()) << m.Validate().ToString();
+  m.x.gene_index->segments.pop_back();
+  EXPECT_TRUE(m.Validate().IsCorruption());
+  // More cells than a segment has columns.
+  Manifest big;
+  big.version = 1;
+  big.n_cells = (1ull << 31) + 1;
+  big.n_genes = 1;
+  big.var.n_rows = 1;
+  big.obs.n_rows = big.n_cells;
+  big.x.segments = {Segment("X/a.seg", 0, big.n_cells, 0)};
+  EXPECT_TRUE(big.Validate().ok()) << big.Validate().ToString();
+  big.x.gene_index = GeneIndexEntry{big.n_cells, {GeneSegment("gene_index/X/a.gseg", 0, 1, 0)}};
+  EXPECT_TRUE(big.Validate().IsCorruption());
+}
+
+// ---------------------------------------------------------------------------
 // io::CheckKey (format-spec §9.1)
 
 TEST(CheckKey, Accepts) {
