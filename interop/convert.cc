@@ -10,8 +10,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <condition_variable>
 #include <cstring>
+#include <deque>
 #include <filesystem>
+#include <mutex>
+#include <thread>
 
 #include "engine/csr_util.h"
 #include "interop/hdf5.h"
@@ -60,6 +64,57 @@ void RemoveTree(const std::string& dir) {
   fs::remove_all(dir, ec);
 }
 
+// Runs `produce` (reading and converting the input: the stream) on its own
+// thread while the caller's thread runs `consume` (encoding and writing),
+// so the two halves of a conversion use both cores. Blocks travel through a
+// small pool of matrices that are swapped, not copied.
+Status RunPipelined(const std::function<Status(const interop::RowSink&)>& produce,
+                    const std::function<Status(const CsrMatrix&)>& consume) {
+  constexpr size_t kSpares = 3;
+  std::mutex mu;
+  std::condition_variable cv;
+  std::deque<CsrMatrix> spare(kSpares), full;
+  bool produced = false, consumer_failed = false;
+  Status produce_status;
+  std::thread producer([&] {
+    Status st = produce([&](CsrMatrix& block) -> Status {
+      std::unique_lock<std::mutex> l(mu);
+      cv.wait(l, [&] { return !spare.empty() || consumer_failed; });
+      if (consumer_failed) return Status::IOError("stopped: writing the dataset failed");
+      CsrMatrix m = std::move(spare.front());
+      spare.pop_front();
+      std::swap(m, block);
+      full.push_back(std::move(m));
+      cv.notify_all();
+      return Status::OK();
+    });
+    std::lock_guard<std::mutex> l(mu);
+    produce_status = std::move(st);
+    produced = true;
+    cv.notify_all();
+  });
+  Status consume_status;
+  while (true) {
+    CsrMatrix m;
+    {
+      std::unique_lock<std::mutex> l(mu);
+      cv.wait(l, [&] { return !full.empty() || produced; });
+      if (full.empty()) break;
+      m = std::move(full.front());
+      full.pop_front();
+    }
+    consume_status = consume(m);
+    std::lock_guard<std::mutex> l(mu);
+    spare.push_back(std::move(m));
+    if (!consume_status.ok()) consumer_failed = true;
+    cv.notify_all();
+    if (!consume_status.ok()) break;
+  }
+  producer.join();
+  if (!consume_status.ok()) return consume_status;
+  return produce_status;
+}
+
 // Writes everything of `src` into a new dataset in `store`. `types` holds
 // the value type to try for each matrix; on a restart request it is
 // updated and *restart set.
@@ -77,13 +132,15 @@ Status WriteSource(interop::Source& src, std::shared_ptr<io::ObjectStore> store,
     interop::MatrixSource& m = src.matrices[i];
     interop::ValueStats stats;
     uint64_t done = 0, nnz = 0;
-    Status st = m.stream((*types)[i], [&](const CsrMatrix& block) -> Status {
-      SLAF_RETURN_IF_ERROR(txn->AppendCells(TypedView(block), m.layer));
-      done += block.n_rows;
-      nnz += block.nnz();
-      if (o.progress) o.progress(i * src.n_cells + done, total, m.what);
-      return Status::OK();
-    }, &stats);
+    Status st = RunPipelined(
+        [&](const interop::RowSink& sink) { return m.stream((*types)[i], sink, &stats); },
+        [&](const CsrMatrix& block) -> Status {
+          SLAF_RETURN_IF_ERROR(txn->AppendCells(TypedView(block), m.layer));
+          done += block.n_rows;
+          nnz += block.nnz();
+          if (o.progress) o.progress(i * src.n_cells + done, total, m.what);
+          return Status::OK();
+        });
     if (!st.ok()) {
       if (stats.not_counts && (*types)[i] == ValueType::kUInt32) {
         (*types)[i] = ValueType::kFloat32;
@@ -190,14 +247,15 @@ Result<ConvertReport> Convert(const std::string& input, const std::string& outpu
     report.layers.clear();
     st = WriteSource(src, *store, o, &types, &restart, &report);
     if (st.ok() && !restart && o.gene_index) {
-      st = Status::NotSupported("--gene-index is not available yet");
-#if 0
-      auto v = BuildGeneIndex(*store, "", WriteOptions{}, [&](uint64_t done) {
+      WriteOptions gw;
+      gw.sort_memory_bytes = o.memory_bytes;
+      gw.spill_dir = ro.spill_dir;
+      if (o.chunk_bytes) gw.segment.target_chunk_bytes = o.chunk_bytes;
+      auto v = BuildGeneIndex(*store, "", gw, [&](uint64_t done) {
         if (o.progress) o.progress(done, src.n_cells, "gene index");
       });
       if (v.ok()) report.version = *v;
       else st = v.status();
-#endif
     }
     if (!st.ok() || !restart) break;
     if (attempt + 1 >= max_attempts) {

@@ -564,9 +564,15 @@ Status SetStringAttr(const File& f, const std::string& object, const std::string
 
 Status SetStringArrayAttr(const File& f, const std::string& object, const std::string& name,
                           const std::vector<std::string>& values) {
-  Handle type = Utf8VlenType();
   hsize_t n = values.size();
   Handle space(H5Screate_simple(1, &n, nullptr));
+  if (n == 0) {
+    // As h5py writes an empty list: a float64 array of length 0 (libhdf5
+    // wants a buffer even for no elements).
+    const double none = 0;
+    return WriteAttr(f, object, name, H5T_NATIVE_DOUBLE, space.get(), &none);
+  }
+  Handle type = Utf8VlenType();
   std::vector<const char*> ptrs;
   for (const std::string& s : values) ptrs.push_back(s.c_str());
   return WriteAttr(f, object, name, type.get(), space.get(), ptrs.data());

@@ -224,7 +224,10 @@ Status StreamCsc(const h5::File& f, const CsrPart& part, const std::vector<int64
     SLAF_RETURN_IF_ERROR(sorter->Add(rows.data(), cols.data(), bits.data(), rows.size()));
     gene = end;
   }
-  return sorter->Finish(o.block_nnz, sink);
+  return sorter->Finish(o.block_nnz, [&](const CsrMatrix& b) {
+    CsrMatrix copy = b;
+    return sink(copy);
+  });
 }
 
 }  // namespace

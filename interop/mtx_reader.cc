@@ -196,14 +196,25 @@ struct Header {
   uint64_t rows = 0, cols = 0, nnz = 0;
 };
 
-// The banner and the size line; `data_line` is the line number of the size line.
+// The banner and the size line; `size_line` receives the size line's number.
+// Read with a small direct gzgets loop: only the first few lines are needed.
 Result<Header> ReadHeader(const std::string& path, uint64_t* size_line) {
+  gzFile gz = gzopen(path.c_str(), "rb");
+  if (!gz) return Status::IOError(path + ": cannot open: " + std::strerror(errno));
+  std::unique_ptr<gzFile_s, int (*)(gzFile)> closer(gz, gzclose);
   Header h;
-  bool banner = false, done = false;
-  Status st = ForEachLine(path, [&](std::string_view line, uint64_t no) -> Status {
-    if (done) return Status::Corruption("stop");  // only the header is wanted
+  std::string buf(1 << 16, '\0');
+  for (uint64_t no = 1;; ++no) {
+    if (!gzgets(gz, buf.data(), static_cast<int>(buf.size()))) {
+      int code = 0;
+      const char* msg = gzerror(gz, &code);
+      if (code != Z_OK && code != Z_STREAM_END) return Status::InvalidArgument(path + ": corrupt or truncated gzip data: " + msg);
+      return Status::InvalidArgument(path + ": no size line (empty or truncated file)");
+    }
+    std::string line(buf.c_str());
+    while (!line.empty() && (line.back() == '\n' || line.back() == '\r')) line.pop_back();
     if (no == 1) {
-      std::string low(line);
+      std::string low = line;
       for (char& c : low) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
       if (low.rfind("%%matrixmarket", 0) != 0) return Status::InvalidArgument(path + ": line 1: not a MatrixMarket file (no %%MatrixMarket banner)");
       if (low.find("coordinate") == std::string::npos) return Status::NotSupported(path + ": line 1: only coordinate (sparse) MatrixMarket files are supported");
@@ -211,27 +222,18 @@ Result<Header> ReadHeader(const std::string& path, uint64_t* size_line) {
       if (low.find("general") == std::string::npos) return Status::NotSupported(path + ": line 1: only general (not symmetric) matrices are supported");
       h.field = low.find("pattern") != std::string::npos ? Header::kPattern
                 : low.find("integer") != std::string::npos ? Header::kInteger : Header::kReal;
-      banner = true;
-      return Status::OK();
+      continue;
     }
-    if (line.empty() || line[0] == '%') return Status::OK();
-    std::string s(line);
+    if (line.empty() || line[0] == '%') continue;
     char extra[2];
     unsigned long long r, c, n;
-    if (std::sscanf(s.c_str(), "%llu %llu %llu %1s", &r, &c, &n, extra) != 3) {
+    if (std::sscanf(line.c_str(), "%llu %llu %llu %1s", &r, &c, &n, extra) != 3) {
       return Status::InvalidArgument(path + ": line " + std::to_string(no) + ": expected \"rows cols entries\"");
     }
     h.rows = r, h.cols = c, h.nnz = n;
     *size_line = no;
-    done = true;
-    return Status::OK();
-  });
-  if (!done) {
-    if (!st.ok()) return st;
-    return Status::InvalidArgument(path + ": no size line (empty or truncated file)");
+    return h;
   }
-  if (!banner) return Status::InvalidArgument(path + ": not a MatrixMarket file");
-  return h;
 }
 
 struct MtxState {
@@ -302,11 +304,92 @@ Status ParseEntry(const MtxState& s, std::string_view line, uint64_t no, Entry* 
   return Status::OK();
 }
 
+// Calls on(entry, line_number) for every data line, in file order. Lines of
+// the usual shape ("123 45 6") parse in a tight loop over whole chunks;
+// anything else (reals, extra spaces, comments, errors) goes through
+// ParseEntry line by line.
+template <typename On>
+Status ForEachEntry(const MtxState& s, On&& on) {
+  ChunkReader r(s.path);
+  SLAF_RETURN_IF_ERROR(r.Start());
+  std::string carry;
+  uint64_t line_no = 0;
+  Entry e;
+  bool skip = false;
+  auto slow = [&](std::string_view line) -> Status {
+    ++line_no;
+    if (line_no <= s.size_line) return Status::OK();
+    SLAF_RETURN_IF_ERROR(ParseEntry(s, line, line_no, &e, &skip));
+    return skip ? Status::OK() : on(e, line_no);
+  };
+  const bool counts_field = s.header.field == Header::kInteger;
+  const uint64_t max_r = s.header.rows, max_c = s.header.cols;
+  // Whole lines in [p, end), each ending in '\n'.
+  auto piece = [&](const char* p, const char* end) -> Status {
+    while (p < end) {
+      const char* line = p;
+      if (line_no >= s.size_line && counts_field) {
+        uint64_t a = 0, b = 0, v = 0;
+        const char* q = p;
+        const char* d0 = q;
+        while (static_cast<unsigned>(*q - '0') < 10) a = a * 10 + static_cast<unsigned>(*q++ - '0');
+        if (q != d0 && q - d0 < 19 && *q == ' ') {
+          const char* d1 = ++q;
+          while (static_cast<unsigned>(*q - '0') < 10) b = b * 10 + static_cast<unsigned>(*q++ - '0');
+          if (q != d1 && q - d1 < 19 && *q == ' ') {
+            const char* d2 = ++q;
+            while (static_cast<unsigned>(*q - '0') < 10) v = v * 10 + static_cast<unsigned>(*q++ - '0');
+            if (*q == '\r') ++q;
+            if (q != d2 && q - d2 < 19 && *q == '\n' && a >= 1 && b >= 1 && a <= max_r && b <= max_c) {
+              ++line_no;
+              if (s.genes_are_rows) {
+                e.gene = static_cast<uint32_t>(a - 1);
+                e.cell = b - 1;
+              } else {
+                e.gene = static_cast<uint32_t>(b - 1);
+                e.cell = a - 1;
+              }
+              e.value = static_cast<double>(v);
+              SLAF_RETURN_IF_ERROR(on(e, line_no));
+              p = q + 1;
+              continue;
+            }
+          }
+        }
+      }
+      const char* nl = static_cast<const char*>(std::memchr(line, '\n', static_cast<size_t>(end - line)));
+      SLAF_RETURN_IF_ERROR(slow(std::string_view(line, static_cast<size_t>(nl - line))));
+      p = nl + 1;
+    }
+    return Status::OK();
+  };
+  while (true) {
+    SLAF_ASSIGN_OR_RETURN(std::string chunk, r.Next());
+    if (chunk.empty()) break;
+    const char* data = chunk.data();
+    const char* last = static_cast<const char*>(memrchr(data, '\n', chunk.size()));
+    if (!last) {
+      carry += chunk;
+      continue;
+    }
+    const char* start = data;
+    if (!carry.empty()) {
+      const char* nl = static_cast<const char*>(std::memchr(data, '\n', chunk.size()));
+      carry.append(data, static_cast<size_t>(nl - data) + 1);
+      SLAF_RETURN_IF_ERROR(piece(carry.data(), carry.data() + carry.size()));
+      carry.clear();
+      start = nl + 1;
+    }
+    SLAF_RETURN_IF_ERROR(piece(start, last + 1));
+    carry.assign(last + 1, static_cast<size_t>(data + chunk.size() - (last + 1)));
+  }
+  if (!carry.empty()) SLAF_RETURN_IF_ERROR(slow(carry));
+  return Status::OK();
+}
+
 Status StreamMtx(MtxState& s, ValueType type, const RowSink& sink, ValueStats* stats, const ReadOptions& o) {
   const std::string what = s.path;
   uint64_t seen = 0;
-  Entry e;
-  bool skip = false;
   if (!s.sorted_mode) {
     // Cell-ordered fast path: gather one cell's entries, hand on full blocks.
     BlockAssembler out(s.n_genes, type, what, stats);
@@ -323,10 +406,7 @@ Status StreamMtx(MtxState& s, ValueType type, const RowSink& sink, ValueStats* s
       }
       return Status::OK();
     };
-    SLAF_RETURN_IF_ERROR(ForEachLine(s.path, [&](std::string_view line, uint64_t no) -> Status {
-      if (no <= s.size_line) return Status::OK();
-      SLAF_RETURN_IF_ERROR(ParseEntry(s, line, no, &e, &skip));
-      if (skip) return Status::OK();
+    SLAF_RETURN_IF_ERROR(ForEachEntry(s, [&](const Entry& e, uint64_t no) -> Status {
       if (++seen > s.header.nnz) {
         return Status::InvalidArgument(s.path + ": line " + std::to_string(no) + ": more entries than the " +
                                        std::to_string(s.header.nnz) + " the size line announces");
@@ -375,10 +455,7 @@ Status StreamMtx(MtxState& s, ValueType type, const RowSink& sink, ValueStats* s
     bits.clear();
     return st;
   };
-  SLAF_RETURN_IF_ERROR(ForEachLine(s.path, [&](std::string_view line, uint64_t no) -> Status {
-    if (no <= s.size_line) return Status::OK();
-    SLAF_RETURN_IF_ERROR(ParseEntry(s, line, no, &e, &skip));
-    if (skip) return Status::OK();
+  SLAF_RETURN_IF_ERROR(ForEachEntry(s, [&](const Entry& e, uint64_t no) -> Status {
     if (++seen > s.header.nnz) {
       return Status::InvalidArgument(s.path + ": line " + std::to_string(no) + ": more entries than the size line announces");
     }
@@ -407,7 +484,10 @@ Status StreamMtx(MtxState& s, ValueType type, const RowSink& sink, ValueStats* s
                                    std::to_string(s.header.nnz));
   }
   SLAF_RETURN_IF_ERROR(add());
-  return sorter->Finish(o.block_nnz, sink);
+  return sorter->Finish(o.block_nnz, [&](const CsrMatrix& b) {
+    CsrMatrix copy = b;
+    return sink(copy);
+  });
 }
 
 }  // namespace

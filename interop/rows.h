@@ -20,7 +20,12 @@ namespace slaf::interop {
 template <typename V>
 inline bool ToCount(V v, uint32_t* out) {
   if constexpr (std::is_floating_point_v<V>) {
-    if (!(v >= 0 && v <= 4294967295.0) || v != std::trunc(v)) return false;
+    // A cast round trip instead of std::trunc (a libm call without SSE4.1).
+    if (!(v >= 0 && v <= static_cast<V>(4294967295.0))) return false;
+    const uint64_t u = static_cast<uint64_t>(v);
+    if (static_cast<V>(u) != v || u > 4294967295ull) return false;
+    *out = static_cast<uint32_t>(u);
+    return true;
   } else if constexpr (std::is_signed_v<V>) {
     if (v < 0 || static_cast<int64_t>(v) > 4294967295LL) return false;
   } else {
@@ -45,12 +50,12 @@ inline float ToFloat(V v, uint64_t* inexact) {
 class BlockAssembler {
  public:
   BlockAssembler(uint32_t n_genes, ValueType type, std::string what, ValueStats* stats)
-      : type_(type), what_(std::move(what)), stats_(stats) {
+      : n_genes_(n_genes), type_(type), what_(std::move(what)), stats_(stats) {
     block_.Clear(n_genes, type);
   }
 
   // Starts a new block (the previous one was handed on).
-  void Reset() { block_.Clear(block_.n_cols, type_); }
+  void Reset() { block_.Clear(n_genes_, type_); }
   CsrMatrix& block() { return block_; }
   uint64_t nnz() const { return block_.indices.size(); }
 
@@ -59,19 +64,28 @@ class BlockAssembler {
   template <typename I, typename V>
   Status AddRow(const I* idx, const V* val, size_t n, uint64_t row) {
     const size_t start = block_.indices.size();
-    const uint32_t n_genes = block_.n_cols;
+    const uint32_t n_genes = n_genes_;
     bool sorted = true;
     int64_t prev = -1;
-    // Geometric growth: reserving exactly start + n would reallocate per row.
+    // Room for all n entries, growing geometrically (resizing to exactly
+    // start + n would reallocate per row); trimmed to what was kept below.
     if (block_.indices.capacity() < start + n) {
       const size_t cap = std::max(start + n, 2 * block_.indices.capacity());
       block_.indices.reserve(cap);
       if (type_ == ValueType::kUInt32) block_.counts.reserve(cap);
       else block_.floats.reserve(cap);
     }
+    block_.indices.resize(start + n);
+    if (type_ == ValueType::kUInt32) block_.counts.resize(start + n);
+    else block_.floats.resize(start + n);
+    uint32_t* out_idx = block_.indices.data() + start;
+    uint32_t* out_cnt = type_ == ValueType::kUInt32 ? block_.counts.data() + start : nullptr;
+    float* out_flt = type_ == ValueType::kUInt32 ? nullptr : block_.floats.data() + start;
+    size_t kept = 0;
     for (size_t k = 0; k < n; ++k) {
       const int64_t g = static_cast<int64_t>(idx[k]);
       if (g < 0 || g >= n_genes) {
+        Trim(start);
         return Status::InvalidArgument(what_ + ": cell " + std::to_string(row) + ": gene index " + std::to_string(g) +
                                        " outside [0, " + std::to_string(n_genes) + ")");
       }
@@ -80,24 +94,30 @@ class BlockAssembler {
         ++stats_->zeros_dropped;
         continue;
       }
-      if (type_ == ValueType::kUInt32) {
-        uint32_t c;
-        if (!ToCount(v, &c)) {
+      if (out_cnt) {
+        if (!ToCount(v, &out_cnt[kept])) {
           stats_->not_counts = true;
+          Trim(start);
           return NotCounts(what_);
         }
-        block_.counts.push_back(c);
       } else {
-        block_.floats.push_back(ToFloat(v, &stats_->inexact));
+        out_flt[kept] = ToFloat(v, &stats_->inexact);
       }
       if (g <= prev) sorted = false;
       prev = g;
-      block_.indices.push_back(static_cast<uint32_t>(g));
+      out_idx[kept++] = static_cast<uint32_t>(g);
     }
+    Trim(start + kept);
     if (!sorted) SLAF_RETURN_IF_ERROR(SortRow(start, row));
     block_.indptr.push_back(block_.indices.size());
     ++block_.n_rows;
     return Status::OK();
+  }
+
+  void Trim(size_t size) {
+    block_.indices.resize(size);
+    if (type_ == ValueType::kUInt32) block_.counts.resize(size);
+    else block_.floats.resize(size);
   }
 
   void AddEmptyRows(uint64_t n) {
@@ -138,6 +158,7 @@ class BlockAssembler {
     return Status::OK();
   }
 
+  uint32_t n_genes_;
   ValueType type_;
   std::string what_;
   ValueStats* stats_;

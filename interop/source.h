@@ -19,8 +19,10 @@
 
 namespace slaf::interop {
 
-// Blocks of consecutive cells, in cell order, from cell 0 on.
-using RowSink = std::function<Status(const CsrMatrix& block)>;
+// Blocks of consecutive cells, in cell order, from cell 0 on. The sink may
+// take the block's contents (by swapping them with a spare matrix); the
+// stream Clear()s the block before filling it again.
+using RowSink = std::function<Status(CsrMatrix& block)>;
 
 // What happened to the values on the way in.
 struct ValueStats {

@@ -1,41 +1,53 @@
 #!/usr/bin/env bash
 # Installs what slaf needs (Debian 12, as root), builds it, and runs the main
-# job: writes a demo dataset (a directory of segment and table files plus one
-# manifest per version), describes it, queries it, scans and verifies it, and
-# explains one of its segment files with slaf-inspect.
+# job: converts the bundled 10x PBMC 3k dataset (demo/) into a dataset,
+# describes it, asks it what a biologist would (top genes, cell-type markers,
+# cells per count band, one cell), exports it back to h5ad, verifies it and
+# explains one segment file with slaf-inspect; then generates a synthetic
+# dataset and filters its cells by metadata.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 bash "$root/scripts/setup.sh"
 bash "$root/scripts/build.sh" "$root/build"
 slaf="$root/build/slaf"
 demo="$root/build/demo"
-ds="$demo/demo.slaf"
 mkdir -p "$demo"
-rm -rf "$ds"  # generate refuses to write over an existing dataset
+pbmc="$demo/pbmc3k.slaf"
+rm -rf "$pbmc"  # convert refuses to write over an existing dataset
 echo
-echo "== slaf generate: 20,000 cells x 20,000 genes of UMI-like counts with obs/var, genes stored by frequency"
-"$slaf" generate "$ds" --cells 20000 --genes 20000 --density 0.07 --seed 42 --gene-order frequency
+echo "== slaf convert: the bundled 10x PBMC 3k (Cell Ranger MTX, 2,700 cells) into a dataset"
+"$slaf" convert "$root/demo/pbmc3k/filtered_gene_bc_matrices" "$pbmc" --gene-index
 echo
 echo "== slaf info"
-"$slaf" info "$ds"
+"$slaf" info "$pbmc"
 echo
-echo "== slaf versions"
-"$slaf" versions "$ds"
+echo "== slaf stats: the 10 genes with the most UMIs (MALAT1, TMSB4X, B2M and ribosomal genes lead in PBMCs)"
+"$slaf" stats "$pbmc" --genes --top 10
 echo
-echo "== slaf filter: how many B cells have more than 2000 counts?"
-"$slaf" filter "$ds" "cell_type = 'B_cell' and total_counts > 2000" --count
+echo "== slaf stats: B-cell (MS4A1, CD79A), T-cell (CD3E) and monocyte (CD14, LYZ) markers: in how many cells?"
+"$slaf" stats "$pbmc" --genes --where "gene_symbol in ('MS4A1', 'CD79A', 'CD3E', 'CD14', 'LYZ')"
 echo
-echo "== slaf cells: cell_0000000 and cell_0019999 (first 8 gene:count pairs each)"
-"$slaf" cells "$ds" cell_0000000 cell_0019999 | cut -d' ' -f1-13
+echo "== slaf stats: cells per band of total UMI counts"
+"$slaf" stats "$pbmc" --cells --bands 1000,2000,3000,5000
 echo
-echo "== slaf scan: decode every value"
-"$slaf" scan "$ds"
+echo "== slaf cells: the first cell's first 8 gene:count pairs"
+"$slaf" cells "$pbmc" AAACATACAACCAC-1 | cut -d' ' -f1-9
+echo
+echo "== slaf export: back to h5ad (anndata reads it) "
+rm -f "$demo/pbmc3k.h5ad"
+"$slaf" export "$pbmc" "$demo/pbmc3k.h5ad" --to h5ad
 echo
 echo "== slaf verify: every file against its checksum in the manifest"
-"$slaf" verify "$ds"
+"$slaf" verify "$pbmc"
 echo
-seg=$(ls "$ds"/X/*.seg | head -n 1)
+seg=$(ls "$pbmc"/X/*.seg | head -n 1)
 echo "== slaf-inspect ${seg#"$root"/} (first lines)"
 "$root/build/slaf-inspect" "$seg" | head -n 12
 echo "   ..."
 "$root/build/slaf-inspect" "$seg" | tail -n 1
+echo
+ds="$demo/synthetic.slaf"
+rm -rf "$ds"
+echo "== slaf generate: a synthetic 20,000-cell dataset with obs/var, then a metadata filter"
+"$slaf" generate "$ds" --cells 20000 --genes 20000 --density 0.07 --seed 42 --gene-order frequency --quiet
+"$slaf" filter "$ds" "cell_type = 'B_cell' and total_counts > 2000" --count
