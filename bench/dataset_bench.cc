@@ -12,6 +12,9 @@
 // 4. one-cell fetch latency (warm), to see what the chunk size costs.
 // 5. append of 10% and 20% more cells vs. creating the base, to show that
 //    an append costs time in proportion to the new cells only.
+// 6. gene index (format-spec §9.9): time to build it (default sort budget),
+//    then one random gene over all cells (Dataset::ReadGenes), warm, with
+//    the index vs. without it (a scan of the cell-major segments).
 #include <malloc.h>
 
 #include <algorithm>
@@ -190,6 +193,26 @@ int main(int argc, char** argv) {
     append_ms[k] = Ms(t0);
   }
 
+  // Gene index, built as version 3 of the base; `ds` stays at version 2.
+  t0 = Clock::now();
+  Check(slaf::BuildGeneIndex(Check(slaf::OpenStore(path, false))));
+  const double build_index_ms = Ms(t0);
+  auto indexed = Check(slaf::Dataset::Open(path));
+  uint64_t index_bytes = 0;
+  for (const slaf::GeneSegmentRef& s : indexed->manifest().x.gene_index->segments) index_bytes += s.size;
+  std::vector<uint32_t> gene_picks(64);
+  for (uint32_t& g : gene_picks) g = static_cast<uint32_t>(rng() % spec.n_genes);
+  size_t gk = 0;
+  const double gene_scan_ms = Median(repeats, [&] {
+    const uint32_t g = gene_picks[gk++ % gene_picks.size()];
+    Check(ds->ReadGenes(std::span<const uint32_t>(&g, 1)));
+  });
+  gk = 0;
+  const double gene_index_ms = Median(static_cast<int>(gene_picks.size()) - 1, [&] {
+    const uint32_t g = gene_picks[gk++ % gene_picks.size()];
+    Check(indexed->ReadGenes(std::span<const uint32_t>(&g, 1)));
+  });
+
   std::printf("| measure | value |\n|---|---:|\n");
   std::printf("| dataset | %llu cells x %u genes, density %.3f, %llu nnz, %d-byte chunks, %zu segments |\n",
               static_cast<unsigned long long>(spec.n_cells), spec.n_genes, spec.density,
@@ -203,6 +226,9 @@ int main(int argc, char** argv) {
   std::printf("| create base (generate + write) | %.0f ms |\n", create_ms);
   std::printf("| append 10%% cells | %.0f ms |\n", append_ms[0]);
   std::printf("| append 20%% cells | %.0f ms (ratio to 10%%: %.2f) |\n", append_ms[1], append_ms[1] / append_ms[0]);
+  std::printf("| build gene index (%.1f MiB of .gseg) | %.0f ms |\n", static_cast<double>(index_bytes) / (1 << 20), build_index_ms);
+  std::printf("| one gene x all cells, no index (scan) | %.3f ms |\n", gene_scan_ms);
+  std::printf("| one gene x all cells, gene index | %.3f ms |\n", gene_index_ms);
   std::filesystem::remove_all(dir);
   return 0;
 }
