@@ -34,6 +34,11 @@ int ChooseWidth(const uint32_t* in, size_t m, int* max_width) {
       best_bits = bits;
       best_w = w;
     }
+    // Every narrower w' has at least `above` exceptions, so costs at least
+    // 8 + above * (8 + maxw) bits (m*w' + 8 + above'*(8 + maxw - w') with
+    // above' >= above and m >= above). Once that reaches the best, stop:
+    // the choice is the same as trying every width, only cheaper.
+    if (8 + static_cast<size_t>(above) * (8 + static_cast<size_t>(maxw)) >= best_bits) break;
   }
   return best_w;
 }

@@ -70,7 +70,7 @@ void RemoveTree(const std::string& dir) {
 // small pool of matrices that are swapped, not copied.
 Status RunPipelined(const std::function<Status(const interop::RowSink&)>& produce,
                     const std::function<Status(const CsrMatrix&)>& consume) {
-  constexpr size_t kSpares = 3;
+  constexpr size_t kSpares = 2;  // one being filled, one being written
   std::mutex mu;
   std::condition_variable cv;
   std::deque<CsrMatrix> spare(kSpares), full;

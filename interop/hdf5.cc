@@ -164,7 +164,7 @@ Result<hid_t> File::Dataset(const std::string& path) const {
   // row blocks decompresses each chunk again for every block (1 MiB, the
   // default, is far too small; h5py may even store a whole matrix as one
   // chunk). Bounded so that memory stays bounded.
-  size_t cache = 64u << 20;
+  size_t cache = 4u << 20;
   {
     Handle probe(H5Dopen2(h_.get(), path.c_str(), H5P_DEFAULT));
     if (!probe.valid()) return Error(path, "cannot open dataset: " + Hdf5Message());
@@ -179,7 +179,9 @@ Result<hid_t> File::Dataset(const std::string& path) const {
       for (int i = 0; i < rank; ++i) {
         row_of_chunks *= i == 0 ? static_cast<double>(chunk[0]) : static_cast<double>((dims[i] + chunk[i] - 1) / chunk[i] * chunk[i]);
       }
-      cache = static_cast<size_t>(std::min(std::max(row_of_chunks * 1.1, 64.0 * (1 << 20)), 768.0 * (1 << 20)));
+      // 1-D arrays are read front to back: a few chunks are enough.
+      const double floor = rank == 1 ? 4.0 * (1 << 20) : 64.0 * (1 << 20);
+      cache = static_cast<size_t>(std::min(std::max(row_of_chunks * 1.1, floor), 768.0 * (1 << 20)));
     }
   }
   Handle dapl(H5Pcreate(H5P_DATASET_ACCESS));
