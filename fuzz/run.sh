@@ -16,7 +16,7 @@ root=$(cd "$here/.." && pwd)
 build=${FUZZ_BUILD_DIR:-$root/build-fuzz}
 CXX=clang++-14 CC=clang-14 cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
   -DSLAF_FUZZ=ON -DSLAF_SANITIZE=ON -DSLAF_BUILD_TESTS=OFF -DSLAF_BUILD_BENCH=OFF >/dev/null
-targets=(segment_fuzz block_fuzz manifest_fuzz table_fuzz dense_fuzz)
+targets=(segment_fuzz block_fuzz manifest_fuzz table_fuzz dense_fuzz mtx_fuzz lzf_fuzz)
 cmake --build "$build" --target "${targets[@]}" -j2
 per=$(( secs / ${#targets[@]} )); [ "$per" -ge 1 ] || per=1
 mkdir -p "$here/artifacts"
@@ -32,6 +32,12 @@ for t in "${targets[@]}"; do
     # Seeds: every golden table, valid and invalid (format-spec §7), and
     # fuzz/corpus/table/ (tables that claim far more rows than their bytes).
     cp -n "$root"/format-spec/golden/*.tbl "$root"/format-spec/golden/invalid/*.tbl "$here"/corpus/table/* "$corpus"/ 2>/dev/null || true
+  elif [ "$t" = mtx_fuzz ]; then
+    # Seeds: small MatrixMarket files (fuzz/corpus/mtx/): ordered, unordered, real, pattern.
+    cp -n "$here"/corpus/mtx/* "$corpus"/
+  elif [ "$t" = lzf_fuzz ]; then
+    # Seeds: LZF streams (fuzz/corpus/lzf/), first two bytes the output capacity.
+    cp -n "$here"/corpus/lzf/* "$corpus"/
   elif [ "$t" = dense_fuzz ]; then
     # Seeds: every golden dense matrix, valid and invalid (format-spec §8).
     cp -n "$root"/format-spec/golden/*.dense "$root"/format-spec/golden/invalid/*.dense "$corpus"/ 2>/dev/null || true

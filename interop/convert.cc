@@ -7,6 +7,7 @@
 // Both restarts happen at most once per matrix and, for float data, after
 // the first block, so their cost is small.
 #include <fcntl.h>
+#include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -62,6 +63,19 @@ Status SyncDir(const std::string& dir) {
 void RemoveTree(const std::string& dir) {
   std::error_code ec;
   fs::remove_all(dir, ec);
+}
+
+// Temporary directories of conversions to the same output that were
+// interrupted (their process is gone): ".NAME.converting-PID".
+void RemoveStaleTemporaries(const fs::path& parent, const std::string& name) {
+  const std::string prefix = "." + name + ".converting-";
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator(parent, ec)) {
+    const std::string n = e.path().filename().string();
+    if (n.rfind(prefix, 0) != 0) continue;
+    const long pid = std::strtol(n.c_str() + prefix.size(), nullptr, 10);
+    if (pid > 0 && ::kill(static_cast<pid_t>(pid), 0) != 0 && errno == ESRCH) RemoveTree(e.path().string());
+  }
 }
 
 // Runs `produce` (reading and converting the input: the stream) on its own
@@ -209,6 +223,7 @@ Result<ConvertReport> Convert(const std::string& input, const std::string& outpu
   const fs::path parent = out_path.parent_path();
   if (!fs::is_directory(parent, ec)) return Status::NotFound(parent.string() + ": the output's folder does not exist");
   const std::string tmp = (parent / ("." + out_path.filename().string() + ".converting-" + std::to_string(::getpid()))).string();
+  RemoveStaleTemporaries(parent, out_path.filename().string());
 
   interop::ReadOptions ro;
   ro.genome = o.genome;

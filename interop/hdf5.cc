@@ -1,14 +1,12 @@
 #include "interop/hdf5.h"
 
+#include "interop/lzf.h"
+
 #include <sys/stat.h>
 
 #include <algorithm>
 #include <cstring>
 #include <type_traits>
-
-namespace slaf::interop {
-void RegisterLzfFilter();  // lzf_filter.cc
-}
 
 namespace slaf::interop::h5 {
 namespace {

@@ -16,13 +16,10 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "interop/lzf.h"
+
 namespace slaf::interop {
-namespace {
 
-constexpr H5Z_filter_t kLzfId = 32000;
-
-// Decompresses `in` into `out` (capacity `cap`). Returns the output size, 0
-// for corrupt input, or SIZE_MAX when `cap` is too small.
 size_t LzfDecompress(const uint8_t* in, size_t n, uint8_t* out, size_t cap) {
   const uint8_t* ip = in;
   const uint8_t* const in_end = in + n;
@@ -52,6 +49,10 @@ size_t LzfDecompress(const uint8_t* in, size_t n, uint8_t* out, size_t cap) {
   }
   return op;
 }
+
+namespace {
+
+constexpr H5Z_filter_t kLzfId = 32000;
 
 size_t LzfFilter(unsigned flags, size_t cd_nelmts, const unsigned cd_values[], size_t nbytes, size_t* buf_size, void** buf) {
   if (!(flags & H5Z_FLAG_REVERSE)) return 0;  // compressing: not supported, HDF5 reports the failure
