@@ -81,6 +81,14 @@ class BlockAssembler {
     uint32_t* out_idx = block_.indices.data() + start;
     uint32_t* out_cnt = type_ == ValueType::kUInt32 ? block_.counts.data() + start : nullptr;
     float* out_flt = type_ == ValueType::kUInt32 ? nullptr : block_.floats.data() + start;
+    if (out_cnt && FastCounts(idx, val, n, out_idx, out_cnt, &sorted)) {
+      // Every id in range, every value a nonzero count: done in one branch-free pass.
+      if (!sorted) SLAF_RETURN_IF_ERROR(SortRow(start, row));
+      block_.indptr.push_back(block_.indices.size());
+      ++block_.n_rows;
+      return Status::OK();
+    }
+    sorted = true;
     size_t kept = 0;
     for (size_t k = 0; k < n; ++k) {
       const int64_t g = static_cast<int64_t>(idx[k]);
@@ -112,6 +120,38 @@ class BlockAssembler {
     block_.indptr.push_back(block_.indices.size());
     ++block_.n_rows;
     return Status::OK();
+  }
+
+  // The common case of counts, without early exits so that it pipelines:
+  // converts all n entries and says whether every one was a valid id with a
+  // nonzero count; if not, the caller redoes the row carefully.
+  template <typename I, typename V>
+  bool FastCounts(const I* idx, const V* val, size_t n, uint32_t* out_idx, uint32_t* out_cnt, bool* sorted) const {
+    bool bad = false, unsorted = false;
+    for (size_t k = 0; k < n; ++k) {
+      const int64_t g = static_cast<int64_t>(idx[k]);
+      const V v = val[k];
+      bad |= (g < 0) | (g >= static_cast<int64_t>(n_genes_));
+      // From memory rather than a carried `prev`, so the loop vectorizes.
+      if (k > 0) unsorted |= idx[k] <= idx[k - 1];
+      out_idx[k] = static_cast<uint32_t>(g);
+      if constexpr (std::is_floating_point_v<V>) {
+        // Through int32, which converts four lanes at a time; counts of
+        // 2^31 and more (never seen in practice) take the careful path.
+        const bool in_range = v >= 1 && v < static_cast<V>(2147483648.0);  // also false for NaN
+        const int32_t u = static_cast<int32_t>(in_range ? v : V(0));
+        bad |= !in_range | (static_cast<V>(u) != v);
+        out_cnt[k] = static_cast<uint32_t>(u);
+      } else if constexpr (std::is_signed_v<V>) {
+        bad |= (v < 1) | (static_cast<int64_t>(v) > 4294967295LL);
+        out_cnt[k] = static_cast<uint32_t>(v);
+      } else {
+        bad |= (v < 1) | (static_cast<uint64_t>(v) > 4294967295ULL);
+        out_cnt[k] = static_cast<uint32_t>(v);
+      }
+    }
+    *sorted = !unsorted;
+    return !bad;
   }
 
   void Trim(size_t size) {

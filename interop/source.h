@@ -65,7 +65,7 @@ struct Source {
 // Options the readers share.
 struct ReadOptions {
   std::string genome;             // 10x HDF5 v2: only this genome ("" = all)
-  uint64_t block_nnz = 4u << 20;  // nonzeros per block handed to the sink
+  uint64_t block_nnz = 1u << 20;  // nonzeros per block handed to the sink
   uint64_t memory_bytes = 512ull << 20;  // budget of the external sort
   std::string spill_dir;          // its temporary files
 };
