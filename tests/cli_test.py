@@ -110,6 +110,9 @@ def data_files(m):
     files = [s for s in m["X"]["segments"]]
     for layer in m["layers"].values():
         files += layer["segments"]
+    # Gene-major copies (format-spec §9.9, dataset format 1.1).
+    for matrix in [m["X"]] + list(m["layers"].values()):
+        files += matrix.get("gene_index", {}).get("segments", [])
     files += m["obs"]["files"] + m["var"]["files"]
     files += list(m["obsm"].values()) + list(m["varm"].values())
     return files
