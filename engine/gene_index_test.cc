@@ -1,4 +1,4 @@
-// Gene index (format-spec §9.2 "gene_index"): BuildGeneIndex and
+// Gene index (format-spec §9.9 "gene_index"): BuildGeneIndex and
 // Dataset::ReadGenes. Oracle: the cells read back with ReadCellRange,
 // transposed in the test through a std::map, so ReadGenes is checked with
 // and without an index, with a prefix index plus appended cells, on a float

@@ -1,5 +1,5 @@
 // BuildGeneIndex (include/slaf/dataset_writer.h): the gene-major copy of a
-// matrix, format-spec §9.2 "gene_index".
+// matrix, format-spec §9.9 "gene_index".
 //
 // One pass over the cells of the newest version: each block of cells is
 // turned into (gene, cell, value) triples and fed to a TripleSorter, which

@@ -226,7 +226,7 @@ class Parser {
       SLAF_ASSIGN_OR_RETURN(s.nnz, Uint(so, w, "nnz"));
       m->segments.push_back(std::move(s));
     }
-    // Optional since format 1.1; a 1.0 reader ignores it (unknown member).
+    // Optional since format 1.1 (§9.9); a 1.0 reader ignores it (unknown member).
     element gi;
     if (o["gene_index"].get(gi) == simdjson::SUCCESS) {
       const std::string gw = where + ".gene_index";
@@ -355,17 +355,17 @@ Status CheckCoverage(const std::string& what, uint64_t n_rows, uint64_t first, u
   return Status::OK();
 }
 
-// format-spec §9.2, gene index: genes covered in order, cells a prefix of
+// format-spec §9.9, gene index: genes covered in order, cells a prefix of
 // the matrix's, and (where its end is a segment boundary) the same entries.
 Status ValidateGeneIndex(const std::string& name, const MatrixEntry& m, uint64_t n_cells, uint32_t n_genes) {
   const GeneIndexEntry& g = *m.gene_index;
   const std::string what = name + " gene_index";
   if (g.n_cells > n_cells) {
     return Status::Corruption(what + ": covers " + std::to_string(g.n_cells) + " cells, the matrix has " + std::to_string(n_cells) +
-                              " (format-spec §9.2)");
+                              " (format-spec §9.9)");
   }
   if (g.n_cells > (1ull << 31)) {
-    return Status::Corruption(what + ": covers " + std::to_string(g.n_cells) + " cells, more than the 2^31 columns a segment holds (format-spec §9.2)");
+    return Status::Corruption(what + ": covers " + std::to_string(g.n_cells) + " cells, more than the 2^31 columns a segment holds (format-spec §9.9)");
   }
   uint64_t next = 0;
   for (size_t i = 0; i < g.segments.size(); ++i) {
@@ -373,12 +373,12 @@ Status ValidateGeneIndex(const std::string& name, const MatrixEntry& m, uint64_t
     SLAF_RETURN_IF_ERROR(CheckPath(what + " segment " + std::to_string(i), s.path));
     if (s.first_gene != next) {
       return Status::Corruption(what + " segment " + s.path + " starts at gene " + std::to_string(s.first_gene) + ", expected " +
-                                std::to_string(next) + " (segments must cover the genes in order without gaps, format-spec §9.2)");
+                                std::to_string(next) + " (segments must cover the genes in order without gaps, format-spec §9.9)");
     }
-    if (s.n_genes > n_genes - next) return Status::Corruption(what + " segment " + s.path + " runs past gene " + std::to_string(n_genes) + " (format-spec §9.2)");
+    if (s.n_genes > n_genes - next) return Status::Corruption(what + " segment " + s.path + " runs past gene " + std::to_string(n_genes) + " (format-spec §9.9)");
     next += s.n_genes;
   }
-  if (next != n_genes) return Status::Corruption(what + ": segments cover " + std::to_string(next) + " of " + std::to_string(n_genes) + " genes (format-spec §9.2)");
+  if (next != n_genes) return Status::Corruption(what + ": segments cover " + std::to_string(next) + " of " + std::to_string(n_genes) + " genes (format-spec §9.9)");
   uint64_t below = 0;
   bool boundary = g.n_cells == 0 || g.n_cells == n_cells;
   for (const SegmentRef& s : m.segments) {
@@ -387,7 +387,7 @@ Status ValidateGeneIndex(const std::string& name, const MatrixEntry& m, uint64_t
   }
   if (boundary && below != g.nnz()) {
     return Status::Corruption(what + ": holds " + std::to_string(g.nnz()) + " entries, but the matrix's segments hold " +
-                              std::to_string(below) + " in cells [0, " + std::to_string(g.n_cells) + ") (format-spec §9.2)");
+                              std::to_string(below) + " in cells [0, " + std::to_string(g.n_cells) + ") (format-spec §9.9)");
   }
   return Status::OK();
 }

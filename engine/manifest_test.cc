@@ -388,7 +388,7 @@ TEST(Manifest, ValidateRejectsWhatReadersWould) {
 }
 
 // ---------------------------------------------------------------------------
-// Gene index (format-spec §9.2, dataset format 1.1)
+// Gene index (format-spec §9.9, dataset format 1.1)
 
 GeneSegmentRef GeneSegment(const std::string& path, uint64_t first, uint64_t n, uint64_t nnz) {
   GeneSegmentRef s;

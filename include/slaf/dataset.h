@@ -144,7 +144,7 @@ class Dataset {
                            const std::string& layer = "") const = 0;
   // Genes x all cells: out row i is gene genes[i] (any order, repeats
   // allowed), out columns are cell ids 0 .. n_cells - 1. Where the matrix has
-  // a gene index (format-spec §9.2) its cells come from there, reading only
+  // a gene index (format-spec §9.9) its cells come from there, reading only
   // the chunks that hold these genes; cells appended after the index was
   // built (all cells, without an index) come from a scan of the cell-major
   // segments. InvalidArgument for a gene id >= n_genes, naming it, and

@@ -96,7 +96,7 @@ class Transaction {
 };
 
 // Builds the gene-major copy of X (layer "") or of a layer over all cells of
-// the newest version (the "gene index", format-spec §9.2) and commits it as
+// the newest version (the "gene index", format-spec §9.9) and commits it as
 // the next version, operation "gene_index". Gene queries
 // (Dataset::ReadGenes) then read only the chunks of the genes asked for.
 // The cells are streamed once through an external sort bounded by

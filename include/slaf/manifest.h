@@ -50,7 +50,7 @@ struct GeneSegmentRef : FileRef {
 };
 
 // The optional gene-major copy of a matrix's cells [0, n_cells) (format-spec
-// §9.2, "gene_index", dataset format 1.1): segments in gene order covering
+// §9.9, "gene_index", dataset format 1.1): segments in gene order covering
 // every gene exactly once. Cells appended after it was built are not in it;
 // readers take those from the matrix's cell-major segments.
 struct GeneIndexEntry {
