@@ -27,6 +27,9 @@ echo
 echo "== slaf stats: B-cell (MS4A1, CD79A), T-cell (CD3E) and monocyte (CD14, LYZ) markers: in how many cells?"
 "$slaf" stats "$pbmc" --genes --where "gene_symbol in ('MS4A1', 'CD79A', 'CD3E', 'CD14', 'LYZ')"
 echo
+echo "== slaf genes: the B-cell marker MS4A1 over all cells, top 8 cells (read through the gene index)"
+"$slaf" genes "$pbmc" MS4A1 --limit 8
+echo
 echo "== slaf stats: cells per band of total UMI counts"
 "$slaf" stats "$pbmc" --cells --bands 1000,2000,3000,5000
 echo

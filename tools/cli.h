@@ -37,6 +37,8 @@ int Scan(const std::vector<std::string>& args);
 int Convert(const std::vector<std::string>& args);
 int Export(const std::vector<std::string>& args);
 int Stats(const std::vector<std::string>& args);
+int Index(const std::vector<std::string>& args);
+int Genes(const std::vector<std::string>& args);
 
 // Prints "slaf: <message>" to stderr and returns kExitFailure.
 int Fail(const Status& s);

@@ -180,6 +180,15 @@ int Info(const std::vector<std::string>& argv) {
     w.Key("segments").Uint(m.x.segments.size()).Key("chunks");
     if (f.chunks[&m.x]) w.Uint(*f.chunks[&m.x]);
     else w.Null();
+    w.Key("gene_index");
+    if (m.x.gene_index) {
+      uint64_t bytes = 0;
+      for (const GeneSegmentRef& g : m.x.gene_index->segments) bytes += g.size;
+      w.BeginObject().Key("n_cells").Uint(m.x.gene_index->n_cells).Key("segments").Uint(m.x.gene_index->segments.size());
+      w.Key("bytes").Uint(bytes).EndObject();
+    } else {
+      w.Null();
+    }
     w.Key("obs");
     PrintTableJson(w, m.obs, f);
     w.Key("var");
@@ -216,6 +225,16 @@ int Info(const std::vector<std::string>& argv) {
   const std::optional<uint64_t>& xc = f.chunks[&m.x];
   std::printf("%-11s %s, %s chunks, %" PRIu64 " bytes (%s), %.3f B/nnz\n", "X", Plural(m.x.segments.size(), "segment", "segments").c_str(),
               xc ? std::to_string(*xc).c_str() : "?", x_bytes, HumanBytes(x_bytes).c_str(), per_nnz_x);
+  if (m.x.gene_index) {
+    uint64_t bytes = 0;
+    for (const GeneSegmentRef& g : m.x.gene_index->segments) bytes += g.size;
+    std::printf("%-11s gene-major copy of cells 0-%" PRIu64 "%s, %s, %s\n", "gene index",
+                m.x.gene_index->n_cells ? m.x.gene_index->n_cells - 1 : 0,
+                m.x.gene_index->n_cells == m.n_cells ? " (all)" : " (later cells are scanned)",
+                Plural(m.x.gene_index->segments.size(), "file", "files").c_str(), HumanBytes(bytes).c_str());
+  } else {
+    std::printf("%-11s none (slaf index DATASET builds one for fast gene queries)\n", "gene index");
+  }
   std::printf("%-11s %s, %" PRIu64 " bytes (%s), %.3f B/nnz\n", "all files", Plural(n_files, "file", "files").c_str(), all_bytes,
               HumanBytes(all_bytes).c_str(), per_nnz_all);
   PrintTableText("obs", m.obs, f);

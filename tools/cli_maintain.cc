@@ -1,4 +1,4 @@
-// slaf verify and slaf vacuum: integrity and space of a dataset.
+// slaf verify, slaf vacuum and slaf index: integrity, space and the gene index of a dataset.
 #include <cinttypes>
 #include <cstdio>
 
@@ -92,6 +92,54 @@ int Vacuum(const std::vector<std::string>& argv) {
               "..%" PRIu64 "%s\n",
               verb, r->removed.size() - manifests, r->bytes, HumanBytes(r->bytes).c_str(), manifests, keep_from, *latest,
               dry_run ? " (dry run: nothing was changed)" : "");
+  return 0;
+}
+
+}  // namespace slaf::cli
+
+namespace slaf::cli {
+namespace {
+
+const char* kIndexUsage =
+    "usage: slaf index DATASET [--layer L] [--memory MiB] [--tmp DIR] [--quiet]\n"
+    "Builds the gene-major copy of X (or of layer L) over every cell of the newest\n"
+    "version and commits it as a new version (operation gene_index): reading one\n"
+    "gene over all cells then touches only that gene's chunks. Cells appended later\n"
+    "are read from the cell-major segments until the index is built again.\n"
+    "  --memory MiB  memory for the external sort (default 256)\n"
+    "  --tmp DIR     where the sort spills (default $TMPDIR or /tmp)\n";
+
+}  // namespace
+
+int Index(const std::vector<std::string>& argv) {
+  Args args;
+  if (Status s = args.Parse(argv, {"--quiet"}, {"--layer", "--memory", "--tmp"}); !s.ok()) {
+    return UsageError(kIndexUsage, "index: " + s.message());
+  }
+  if (args.Has("--help")) return std::fputs(kIndexUsage, stdout), 0;
+  if (args.positional().size() != 1) return UsageError(kIndexUsage, "index: expected DATASET");
+  WriteOptions wo;
+  if (const std::string* m = args.Get("--memory")) {
+    uint64_t v = 0;
+    if (!ParseU64(*m, &v) || v < 16 || v > (1u << 20)) return UsageError(kIndexUsage, "index: --memory must be MiB from 16 on");
+    wo.sort_memory_bytes = v << 20;
+  }
+  if (const std::string* t = args.Get("--tmp")) wo.spill_dir = *t;
+  const std::string layer = args.Get("--layer") ? *args.Get("--layer") : "";
+  Result<std::shared_ptr<io::ObjectStore>> store = OpenStore(args.positional()[0], /*create=*/false);
+  if (!store.ok()) return Fail(store.status());
+  Result<std::unique_ptr<Dataset>> ds = Dataset::Open(*store);
+  if (!ds.ok()) return Fail(ds.status());
+  const uint64_t before = (*ds)->version();
+  Progress progress(args.Has("--quiet"), (*ds)->n_cells(), "cells");
+  const auto t0 = std::chrono::steady_clock::now();
+  Result<uint64_t> v = BuildGeneIndex(*store, layer, wo, [&](uint64_t done) { progress.Update(done); });
+  progress.Done();
+  if (!v.ok()) return Fail(v.status());
+  if (!args.Has("--quiet")) {
+    if (*v == before) std::printf("version %" PRIu64 " already has a gene index over every cell\n", *v);
+    else std::printf("gene index of %s committed as version %" PRIu64 " in %.2f s\n", layer.empty() ? "X" : layer.c_str(), *v, SecondsSince(t0));
+  }
   return 0;
 }
 

@@ -1,5 +1,6 @@
 // slaf cells, slaf filter and slaf scan: reading expression and metadata.
 #include <charconv>
+#include <algorithm>
 #include <cinttypes>
 #include <cstdio>
 
@@ -15,6 +16,14 @@ const char* kCellsUsage =
     "  CELL_ID (row R, K nonzeros): GENE:VALUE GENE:VALUE ...\n"
     "Cells are obs index names (cell_id), or row numbers with --rows. --genes\n"
     "keeps only the named genes (var index names), in the order given.\n";
+
+const char* kGenesUsage =
+    "usage: slaf genes DATASET GENE [GENE...] [--rows] [--limit N] [--layer L] [--version N]\n"
+    "Prints each gene's expression over all cells, one line per gene:\n"
+    "  GENE (gene_id, row R, K cells, sum S): CELL:VALUE ... (highest first)\n"
+    "GENE is a var index name (gene_id) or, failing that, a gene_symbol; with\n"
+    "--rows, row numbers. --limit N cells per gene (default 10, 0 = all). Uses\n"
+    "the gene index (slaf index, convert --gene-index) when the dataset has one.\n";
 
 const char* kFilterUsage =
     "usage: slaf filter DATASET EXPR [--genes] [--columns a,b,c] [--limit N] [--count]\n"
@@ -301,6 +310,81 @@ int Scan(const std::vector<std::string>& argv) {
   const double sum = float_sum + static_cast<double>(int_sum);
   const double s = SecondsSince(t0);
   std::printf("%" PRIu64 " cells, nnz %" PRIu64 ", sum %.17g, %.3f s, %.1f M nnz/s\n", m.n_cells, nnz, sum, s, s > 0 ? nnz / s / 1e6 : 0.0);
+  return 0;
+}
+
+int Genes(const std::vector<std::string>& argv) {
+  Args args;
+  if (Status s = args.Parse(argv, {"--rows"}, {"--version", "--limit", "--layer"}); !s.ok()) return UsageError(kGenesUsage, "genes: " + s.message());
+  if (args.Has("--help")) return std::fputs(kGenesUsage, stdout), 0;
+  if (args.positional().size() < 2) return UsageError(kGenesUsage, "genes: expected DATASET and at least one GENE");
+  uint64_t limit = 10;
+  if (const std::string* v = args.Get("--limit"); v && !ParseU64(*v, &limit)) return UsageError(kGenesUsage, "genes: --limit needs a whole number");
+  const std::string layer = args.Get("--layer") ? *args.Get("--layer") : "";
+  const std::vector<std::string> wanted(args.positional().begin() + 1, args.positional().end());
+  bool usage = false;
+  Result<std::unique_ptr<Dataset>> ds = OpenDataset(args.positional()[0], args, &usage);
+  if (!ds.ok()) return usage ? UsageError(kGenesUsage, ds.status().message()) : Fail(ds.status());
+  const Dataset& d = **ds;
+  Result<std::optional<Column>> cell_names = IndexColumn(d, /*obs=*/true);
+  if (!cell_names.ok()) return Fail(cell_names.status());
+  Result<std::optional<Column>> gene_names = IndexColumn(d, /*obs=*/false);
+  if (!gene_names.ok()) return Fail(gene_names.status());
+  std::optional<Column> symbols;
+  if (d.manifest().var.Find("gene_symbol")) {
+    std::vector<std::string> cols{"gene_symbol"};
+    Result<Table> t = d.var(cols);
+    if (!t.ok()) return Fail(t.status());
+    symbols = std::move(t->columns[0]);
+  }
+  std::vector<uint32_t> genes;
+  for (const std::string& w : wanted) {
+    uint64_t v = 0;
+    if (args.Has("--rows")) {
+      if (!ParseU64(w, &v) || v >= d.n_genes()) return Fail("not a gene row below " + std::to_string(d.n_genes()) + ": " + w);
+      genes.push_back(static_cast<uint32_t>(v));
+      continue;
+    }
+    std::vector<std::string> one{w};
+    Result<std::vector<uint32_t>> r = *gene_names ? d.genes_by_name(one) : Result<std::vector<uint32_t>>(Status::NotFound(""));
+    if (r.ok()) {
+      genes.push_back((*r)[0]);
+      continue;
+    }
+    bool found = false;
+    for (uint64_t g = 0; symbols && g < symbols->n_rows && !found; ++g) {
+      if (symbols->str(g) == w) {
+        genes.push_back(static_cast<uint32_t>(g));
+        found = true;
+      }
+    }
+    if (!found) return Fail("no gene named \"" + w + "\" (var index" + std::string(symbols ? " or gene_symbol" : "") + ")");
+  }
+  Result<CsrMatrix> m = d.ReadGenes(genes, layer);
+  if (!m.ok()) return Fail(m.status());
+  std::string line;
+  for (size_t i = 0; i < genes.size(); ++i) {
+    const uint32_t g = genes[i];
+    std::vector<uint64_t> order;
+    double sum = 0;
+    for (uint64_t k = m->indptr[i]; k < m->indptr[i + 1]; ++k) {
+      order.push_back(k);
+      sum += m->value(k);
+    }
+    std::stable_sort(order.begin(), order.end(), [&](uint64_t a, uint64_t b) { return m->value(a) > m->value(b); });
+    if (limit > 0 && order.size() > limit) order.resize(limit);
+    const std::string label = symbols ? std::string(symbols->str(g)) : Name(*gene_names, g);
+    line = label + " (" + Name(*gene_names, g) + ", row " + std::to_string(g) + ", " + std::to_string(m->indptr[i + 1] - m->indptr[i]) +
+           " cells, sum " + FormatDouble(sum) + "):";
+    for (uint64_t k : order) {
+      line += ' ';
+      line += Name(*cell_names, m->indices[k]);
+      line += ':';
+      line += m->value_type == ValueType::kUInt32 ? std::to_string(m->counts[k]) : FormatFloat(m->floats[k]);
+    }
+    line += '\n';
+    std::fputs(line.c_str(), stdout);
+  }
   return 0;
 }
 

@@ -18,6 +18,7 @@ const Command kCommands[] = {
     {"verify", slaf::cli::Verify},     {"append", slaf::cli::Append}, {"vacuum", slaf::cli::Vacuum},
     {"cells", slaf::cli::Cells},       {"filter", slaf::cli::Filter}, {"scan", slaf::cli::Scan},
     {"convert", slaf::cli::Convert},   {"export", slaf::cli::Export}, {"stats", slaf::cli::Stats},
+    {"index", slaf::cli::Index},       {"genes", slaf::cli::Genes},
 };
 
 const char* kUsage =
@@ -32,8 +33,10 @@ const char* kUsage =
     "  versions DATASET [--json]                       the history of versions\n"
     "  verify DATASET [--version N]                    check every file; exit 1 if damaged\n"
     "  append DATASET SOURCE                           add SOURCE's cells as a new version\n"
+    "  index DATASET [--layer L]                       build the gene-major copy for gene queries\n"
     "  vacuum DATASET [--keep-last K] [--dry-run]      remove unreferenced files\n"
     "  cells DATASET CELL... [--rows] [--genes G,...]  nonzeros of some cells\n"
+    "  genes DATASET GENE... [--limit N]               one gene over all cells (top cells)\n"
     "  filter DATASET EXPR [--count] [--limit N]       cells (or --genes) matching EXPR\n"
     "  stats DATASET --genes|--cells [--top N]        top genes/cells, markers, count bands\n"
     "  scan DATASET [--layer L]                        decode every value; nnz, sum, speed\n"
