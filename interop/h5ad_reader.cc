@@ -7,6 +7,7 @@
 #include <charconv>
 #include <cmath>
 #include <set>
+#include <type_traits>
 
 #include "interop/hdf_matrix.h"
 #include "interop/hdf5.h"
@@ -41,6 +42,13 @@ std::string NumberText(double v) {
 Result<std::vector<std::string>> ReadAsStrings(const File& f, const std::string& ds, std::vector<std::string>* notes) {
   SLAF_ASSIGN_OR_RETURN(h5::DatasetInfo info, h5::Describe(f, ds));
   if (info.type.kind == h5::Kind::kString) return h5::ReadStrings(f, ds);
+  if (info.type.kind == h5::Kind::kBool) {
+    SLAF_ASSIGN_OR_RETURN(std::vector<uint8_t> v, h5::ReadAll<uint8_t>(f, ds));
+    std::vector<std::string> out;
+    for (uint8_t b : v) out.push_back(b ? "True" : "False");
+    notes->push_back(ds + ": booleans stored as the strings True/False");
+    return out;
+  }
   if (info.type.kind == h5::Kind::kInt || info.type.kind == h5::Kind::kUInt || info.type.kind == h5::Kind::kFloat) {
     SLAF_ASSIGN_OR_RETURN(std::vector<double> v, h5::ReadAll<double>(f, ds));
     std::vector<std::string> out;
@@ -324,21 +332,46 @@ Status UnsDataset(const File& f, const std::string& path, JsonWriter* w, Source*
         }
         break;
       }
-      SLAF_ASSIGN_OR_RETURN(v, h5::ReadAll<int64_t>(f, path));
-      auto put = [&](int64_t x) {
-        if (x > (int64_t{1} << 53) || x < -(int64_t{1} << 53)) w->Double(static_cast<double>(x));
-        else w->Int(x);
+      // JSON numbers in manifests stay within +-2^53 (format-spec §9.3):
+      // larger integers are kept exactly as decimal strings.
+      bool as_text = false;
+      auto put = [&](auto x) {
+        using T = decltype(x);
+        bool big = x > static_cast<T>(int64_t{1} << 53);
+        if constexpr (std::is_signed_v<T>) big = big || x < -(int64_t{1} << 53);
+        if (big) {
+          w->String(std::to_string(x));
+          as_text = true;
+        } else {
+          w->Int(static_cast<int64_t>(x));
+        }
       };
-      if (scalar) put(v[0]);
-      else {
-        w->BeginArray();
-        for (int64_t x : v) put(x);
-        w->EndArray();
+      if (info.type.kind == h5::Kind::kUInt && info.type.size == 8) {
+        SLAF_ASSIGN_OR_RETURN(std::vector<uint64_t> u, h5::ReadAll<uint64_t>(f, path));
+        if (scalar) put(u[0]);
+        else {
+          w->BeginArray();
+          for (uint64_t x : u) put(x);
+          w->EndArray();
+        }
+      } else {
+        SLAF_ASSIGN_OR_RETURN(v, h5::ReadAll<int64_t>(f, path));
+        if (scalar) put(v[0]);
+        else {
+          w->BeginArray();
+          for (int64_t x : v) put(x);
+          w->EndArray();
+        }
       }
+      if (as_text) src->notes.push_back(path + ": integers beyond 2^53 stored as decimal strings in uns");
       break;
     }
     case h5::Kind::kFloat: {
       SLAF_ASSIGN_OR_RETURN(std::vector<double> v, h5::ReadAll<double>(f, path));
+      // JSON has no NaN or infinity: they become null, and the report says so.
+      uint64_t non_finite = 0;
+      for (double x : v) non_finite += !std::isfinite(x);
+      if (non_finite) src->notes.push_back(path + ": " + std::to_string(non_finite) + " NaN/infinite values stored as null in uns");
       if (scalar) w->Double(v[0]);
       else {
         w->BeginArray();
