@@ -187,6 +187,36 @@ Status WriteSource(interop::Source& src, std::shared_ptr<io::ObjectStore> store,
   return Status::OK();
 }
 
+// Writes `src` as a new dataset in the directory `dir`, starting over (with
+// float32 for a matrix, or with the input sorted) when a stream asks to;
+// then, if asked, its gene index. `types` receives each matrix's value type.
+Status WriteDatasetDir(interop::Source& src, const std::string& dir, const ConvertOptions& o, bool gene_index,
+                       const std::string& spill_dir, std::vector<ValueType>* types, ConvertReport* report) {
+  types->assign(src.matrices.size(), ValueType::kUInt32);
+  // Each matrix can ask for float32 once and for sorting once.
+  const size_t max_attempts = 2 * src.matrices.size() + 1;
+  for (size_t attempt = 0;; ++attempt) {
+    RemoveTree(dir);
+    SLAF_ASSIGN_OR_RETURN(std::shared_ptr<io::ObjectStore> store, io::OpenLocalStore(dir, true));
+    bool restart = false;
+    report->layers.clear();
+    SLAF_RETURN_IF_ERROR(WriteSource(src, store, o, types, &restart, report));
+    if (!restart) {
+      if (gene_index) {
+        WriteOptions gw;
+        gw.sort_memory_bytes = o.memory_bytes;
+        gw.spill_dir = spill_dir;
+        if (o.chunk_bytes) gw.segment.target_chunk_bytes = o.chunk_bytes;
+        SLAF_ASSIGN_OR_RETURN(report->version, BuildGeneIndex(store, "", gw, [&](uint64_t done) {
+          if (o.progress) o.progress(done, src.n_cells, "gene index");
+        }));
+      }
+      return Status::OK();
+    }
+    if (attempt + 1 >= max_attempts) return Status::Corruption(src.format + ": conversion kept restarting");
+  }
+}
+
 }  // namespace
 
 Result<InputFormat> ParseInputFormat(const std::string& s) {
@@ -250,32 +280,17 @@ Result<ConvertReport> Convert(const std::string& input, const std::string& outpu
   report.format = src.format;
   report.n_cells = src.n_cells;
   report.n_genes = src.n_genes;
-  std::vector<ValueType> types(src.matrices.size(), ValueType::kUInt32);
-  // Each matrix can ask for float32 once and for sorting once.
-  const size_t max_attempts = 2 * src.matrices.size() + 1;
-  Status st;
-  for (size_t attempt = 0;; ++attempt) {
-    RemoveTree(tmp);
-    auto store = io::OpenLocalStore(tmp, true);
-    if (!store.ok()) return store.status();
-    bool restart = false;
-    report.layers.clear();
-    st = WriteSource(src, *store, o, &types, &restart, &report);
-    if (st.ok() && !restart && o.gene_index) {
-      WriteOptions gw;
-      gw.sort_memory_bytes = o.memory_bytes;
-      gw.spill_dir = ro.spill_dir;
-      if (o.chunk_bytes) gw.segment.target_chunk_bytes = o.chunk_bytes;
-      auto v = BuildGeneIndex(*store, "", gw, [&](uint64_t done) {
-        if (o.progress) o.progress(done, src.n_cells, "gene index");
-      });
-      if (v.ok()) report.version = *v;
-      else st = v.status();
-    }
-    if (!st.ok() || !restart) break;
-    if (attempt + 1 >= max_attempts) {
-      st = Status::Corruption(input + ": conversion kept restarting");
-      break;
+  std::vector<ValueType> types;
+  Status st = WriteDatasetDir(src, tmp, o, o.gene_index, ro.spill_dir, &types, &report);
+  if (st.ok() && src.raw) {
+    // AnnData's raw with other genes: the nested dataset raw/ (format-spec §9.1).
+    ConvertReport raw_report;
+    std::vector<ValueType> raw_types;
+    st = WriteDatasetDir(*src.raw, tmp + "/raw", o, false, ro.spill_dir, &raw_types, &raw_report);
+    if (st.ok()) {
+      report.raw = "raw/: " + std::to_string(src.raw->n_cells) + " cells x " + std::to_string(src.raw->n_genes) + " genes, " +
+                   std::to_string(raw_report.nnz) + " nonzeros (" + (raw_types[0] == ValueType::kUInt32 ? "uint32" : "float32") + ")";
+      for (std::string& n : src.raw->notes) src.notes.push_back(n);
     }
   }
   if (!st.ok()) {

@@ -277,7 +277,7 @@ Status EmptyDict(const File& f, const std::string& path) {
   return Enc(f, path, "dict", "0.1.0");
 }
 
-Result<ExportReport> ExportH5ad(const Dataset& ds, const std::string& out, const ExportOptions& o) {
+Result<ExportReport> ExportH5ad(const std::string& uri, const Dataset& ds, const std::string& out, const ExportOptions& o) {
   ExportReport r;
   const std::string tmp = out + ".partial";
   SLAF_ASSIGN_OR_RETURN(File f, File::Create(tmp));
@@ -309,6 +309,27 @@ Result<ExportReport> ExportH5ad(const Dataset& ds, const std::string& out, const
     for (const auto& [name, e] : m.varm) {
       SLAF_ASSIGN_OR_RETURN(DenseMatrix d, ds.varm(name));
       SLAF_RETURN_IF_ERROR(WriteDense(f, "/varm/" + name, d));
+    }
+    // AnnData's raw, kept by convert as the nested dataset raw/ (format-spec §9.1).
+    Result<std::unique_ptr<Dataset>> raw = Dataset::Open(uri + "/raw");
+    if (raw.ok() && (*raw)->n_cells() != ds.n_cells()) {
+      r.not_carried.push_back("raw/: has " + std::to_string((*raw)->n_cells()) + " cells, this version " +
+                              std::to_string(ds.n_cells()) + " (cells were appended after import)");
+    } else if (raw.ok()) {
+      const Dataset& rd = **raw;
+      SLAF_RETURN_IF_ERROR(h5::CreateGroup(f, "/raw"));
+      SLAF_RETURN_IF_ERROR(Enc(f, "/raw", "raw", "0.1.0"));
+      uint64_t nnz = 0;
+      SLAF_RETURN_IF_ERROR(WriteCsr(rd, f, "/raw/X", "", dtype(rd.manifest().x.value_type), o, &nnz));
+      SLAF_ASSIGN_OR_RETURN(Table raw_var, rd.var());
+      SLAF_RETURN_IF_ERROR(WriteDataFrame(f, "/raw/var", raw_var, rd.manifest().var.index_column, &r.not_carried));
+      SLAF_RETURN_IF_ERROR(EmptyDict(f, "/raw/varm"));
+      for (const auto& [name, e] : rd.manifest().varm) {
+        SLAF_ASSIGN_OR_RETURN(DenseMatrix d, rd.varm(name));
+        SLAF_RETURN_IF_ERROR(WriteDense(f, "/raw/varm/" + name, d));
+      }
+    } else if (!raw.status().IsNotFound()) {
+      return raw.status().WithContext("raw/");
     }
     SLAF_RETURN_IF_ERROR(EmptyDict(f, "/obsp"));
     SLAF_RETURN_IF_ERROR(EmptyDict(f, "/varp"));
@@ -373,7 +394,7 @@ void AppendNumber(std::string* s, double v, bool integer) {
   }
 }
 
-Result<ExportReport> ExportMtx(const Dataset& ds, const std::string& out, const ExportOptions& o) {
+Result<ExportReport> ExportMtx(const std::string& uri, const Dataset& ds, const std::string& out, const ExportOptions& o) {
   ExportReport r;
   const std::string tmp = out + ".partial";
   std::error_code ec;
@@ -447,6 +468,7 @@ Result<ExportReport> ExportMtx(const Dataset& ds, const std::string& out, const 
     SLAF_RETURN_IF_ERROR(mx.Write(text));
     SLAF_RETURN_IF_ERROR(mx.Close());
     if (!m.layers.empty()) r.not_carried.push_back("layers: MTX holds only X");
+    if (fs::exists(fs::path(uri) / "raw" / "_versions", ec)) r.not_carried.push_back("raw/: MTX holds only X");
     if (!m.obsm.empty() || !m.varm.empty()) r.not_carried.push_back("obsm/varm: MTX holds no embeddings");
     if (obs.columns.size() > 1 || var.columns.size() > 3) r.not_carried.push_back("obs/var columns beyond the ids: MTX holds none");
     return Status::OK();
@@ -473,7 +495,7 @@ Result<ExportReport> Export(const std::string& uri, const std::string& out, cons
   OpenOptions open;
   if (o.version) open.version = *o.version;
   SLAF_ASSIGN_OR_RETURN(std::unique_ptr<Dataset> ds, Dataset::Open(uri, open));
-  Result<ExportReport> r = o.to == ExportFormat::kH5ad ? ExportH5ad(*ds, out, o) : ExportMtx(*ds, out, o);
+  Result<ExportReport> r = o.to == ExportFormat::kH5ad ? ExportH5ad(uri, *ds, out, o) : ExportMtx(uri, *ds, out, o);
   if (r.ok()) {
     r->version = ds->version();
     r->n_cells = ds->n_cells();

@@ -555,9 +555,30 @@ Result<Source> ReadH5ad(const std::string& path, const ReadOptions& o) {
       src.matrices.push_back(std::move(m));
       src.notes.push_back("raw/X: stored as layer \"" + name + "\" (same genes as X)");
       if (raw_var.columns.size() > 1) src.not_carried.push_back("/raw/var: columns other than the index");
+    } else if (raw_var.n_rows == 0 || raw_var.n_rows >= (1ull << 31)) {
+      src.not_carried.push_back("/raw: no usable raw/var (" + std::to_string(raw_var.n_rows) + " genes)");
     } else {
-      src.not_carried.push_back("/raw: its " + std::to_string(raw_var.n_rows) + " genes differ from X's " +
-                                std::to_string(src.n_genes) + "; raw is not carried");
+      // Other genes than X (typically all genes, X holding the highly
+      // variable ones): a dataset of its own, nested under raw/.
+      auto raw = std::make_shared<Source>();
+      raw->format = "h5ad raw";
+      raw->keepalive = f;
+      raw->n_cells = src.n_cells;
+      raw->n_genes = static_cast<uint32_t>(raw_var.n_rows);
+      raw->obs_index = src.obs_index;
+      raw->obs.n_rows = src.n_cells;
+      raw->obs.columns.push_back(src.obs.columns[0]);  // the cell names
+      raw->var_index = raw_index;
+      raw->var = std::move(raw_var);
+      SLAF_ASSIGN_OR_RETURN(MatrixSource m, MatrixAt(f, "/raw/X", raw->n_cells, raw->n_genes, o));
+      m.what = "raw/X";
+      raw->matrices.push_back(std::move(m));
+      SLAF_RETURN_IF_ERROR(ReadDenseMap(*f, "/raw/varm", raw->n_genes, &raw->varm, &src));
+      for (std::string& n : scratch.notes) src.notes.push_back(n);
+      for (std::string& n : scratch.not_carried) src.not_carried.push_back(n);
+      src.notes.push_back("raw: " + std::to_string(raw->n_genes) + " genes (X has " + std::to_string(src.n_genes) +
+                          "): written as the nested dataset raw/");
+      src.raw = std::move(raw);
     }
   }
   SLAF_RETURN_IF_ERROR(ReadDenseMap(*f, "/obsm", src.n_cells, &src.obsm, &src));

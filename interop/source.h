@@ -60,6 +60,9 @@ struct Source {
   std::vector<std::string> not_carried;  // parts of the input left out, with why
   std::vector<std::string> notes;        // changes on the way in (types widened, ...)
   std::shared_ptr<void> keepalive;       // state the streams use (open files)
+  // AnnData's raw when its genes differ from X's: the same cells with their
+  // own var and matrix, written as the nested dataset raw/ (format-spec §9.1).
+  std::shared_ptr<Source> raw;
 };
 
 // Options the readers share.

@@ -93,6 +93,7 @@ int Convert(const std::vector<std::string>& argv) {
     for (size_t i = 0; i < r->layers.size(); ++i) std::printf("%s%s", i ? ", " : "; layers ", r->layers[i].c_str());
     std::printf("\n  version %" PRIu64 ", %s on disk (%" PRIu64 " bytes), %.2f s, %.1f M nonzeros/s\n", r->version,
                 HumanBytes(r->bytes).c_str(), r->bytes, s, s > 0 ? r->nnz / s / 1e6 : 0.0);
+    if (!r->raw.empty()) std::printf("  %s\n", r->raw.c_str());
     PrintList("notes", r->notes);
   }
   // What was left out is printed even with --quiet: it is data not carried.

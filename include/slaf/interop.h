@@ -47,6 +47,7 @@ struct ConvertReport {
   std::vector<std::string> notes;        // changes on the way in
   uint64_t version = 0;                  // the output's newest version
   uint64_t bytes = 0;                    // size of the output
+  std::string raw;                       // the nested raw/ dataset, described; "" for none
 };
 
 // Converts `input` into a new dataset directory `output`, which must not
