@@ -6,6 +6,7 @@
 // the estimate is the bytes per nonzero of the previous chunk, so chunk sizes
 // track the data without encoding twice.
 #include <algorithm>
+#include <cstring>
 #include <bit>
 #include <numeric>
 #include <random>
@@ -175,16 +176,30 @@ class SegmentWriterImpl final : public SegmentWriter {
         lo = std::min(lo, s);
         hi = std::max(hi, s);
       }
+      // The row's values are copied once in order first: gathering them in
+      // stored-id order straight from the caller's arrays (often written by
+      // another core just before) misses the cache on every line, while a
+      // sequential copy streams and the gather then stays in L1.
+      const size_t n_row = static_cast<size_t>(e - b);
+      row_vals_.resize(n_row);
+      if (is_int) std::memcpy(row_vals_.data(), rows.counts + b, n_row * 4);
+      else std::memcpy(row_vals_.data(), rows.floats + b, n_row * 4);
+      pending_.cols.resize(base + n_row);
+      std::vector<uint32_t>& vals = pending_.counts;
+      if (is_int) vals.resize(base + n_row);
+      else pending_.floats.resize(base + n_row);
+      uint32_t* out_cols = pending_.cols.data() + base;
+      uint32_t* out_vals = is_int ? vals.data() + base : reinterpret_cast<uint32_t*>(pending_.floats.data() + base);
+      size_t j = 0;
       for (uint32_t word = lo >> 6; b < e && word <= hi >> 6; ++word) {
         uint64_t w = bits_[word];
         bits_[word] = 0;
         while (w) {
           const uint32_t s = (word << 6) | static_cast<uint32_t>(std::countr_zero(w));
           w &= w - 1;
-          const uint64_t k = b + entry_of_[s];
-          pending_.cols.push_back(s);
-          if (is_int) pending_.counts.push_back(rows.counts[k]);
-          else pending_.floats.push_back(rows.floats[k]);
+          out_cols[j] = s;
+          out_vals[j] = row_vals_[entry_of_[s]];
+          ++j;
         }
       }
     }
@@ -237,6 +252,7 @@ class SegmentWriterImpl final : public SegmentWriter {
   std::vector<uint8_t> payload_, compressed_;
   std::vector<uint64_t> bits_;      // row scratch for the permuted path
   std::vector<uint32_t> entry_of_;
+  std::vector<uint32_t> row_vals_;  // one row's value bits, in the caller's order
   uint64_t offset_ = 0;
   size_t target_nnz_ = 0;
   bool finished_ = false;

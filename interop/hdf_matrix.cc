@@ -153,6 +153,7 @@ Result<MatrixSource> HdfCsrSource(std::shared_ptr<h5::File> f, std::vector<CsrPa
   }
   MatrixSource m;
   m.what = what;
+  m.nnz_hint = static_cast<uint64_t>(s->total.back());
   const uint64_t block_nnz = o.block_nnz;
   m.stream = [s, n_cells, n_genes, what, block_nnz](ValueType type, const RowSink& sink, ValueStats* stats) {
     return WithIndex(s->index_num, [&](auto i) {
@@ -241,6 +242,8 @@ Result<MatrixSource> HdfCscSource(std::shared_ptr<h5::File> f, CsrPart part, uin
   if (in == Num::kF32 || in == Num::kF64) return f->Error(part.indices, "indices are not integer");
   MatrixSource m;
   m.what = what;
+  m.cheap_prefix = [] { return false; };
+  m.nnz_hint = static_cast<uint64_t>(ptr->back());
   m.stream = [f, part, ptr, n_cells, n_genes, what, o, vn, in](ValueType type, const RowSink& sink, ValueStats* stats) {
     return WithIndex(in, [&](auto i) {
       return WithNum(vn, [&](auto v) {

@@ -590,6 +590,8 @@ Result<Source> ReadMtx(const std::string& input, const ReadOptions& o) {
   x.stream = [state, o](ValueType type, const RowSink& sink, ValueStats* stats) {
     return StreamMtx(*state, type, sink, stats, o);
   };
+  x.cheap_prefix = [state] { return !state->sorted_mode; };
+  x.nnz_hint = state->header.nnz;
   src.matrices.push_back(std::move(x));
   src.keepalive = state;
   return src;

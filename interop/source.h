@@ -46,6 +46,10 @@ struct MatrixSource {
   // unsorted rows and dropping stored zeros. With kUInt32 it stops at the
   // first value that is not an integer in [0, 2^32) with stats->not_counts.
   std::function<Status(ValueType type, const RowSink& sink, ValueStats* stats)> stream;
+  // Whether the first blocks come without reading the whole input (not
+  // through the external sort), so that a sample of them is cheap.
+  std::function<bool()> cheap_prefix = [] { return true; };
+  uint64_t nnz_hint = 0;  // stored entries of the input, 0 if unknown
 };
 
 struct Source {

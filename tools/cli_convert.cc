@@ -11,7 +11,8 @@ namespace {
 
 const char* kConvertUsage =
     "usage: slaf convert INPUT OUTPUT.slaf [--format auto|h5ad|10x-h5|mtx] [--genome NAME]\n"
-    "                    [--chunk-bytes N] [--gene-index] [--memory MiB] [--tmp DIR] [--quiet]\n"
+    "                    [--chunk-bytes N] [--gene-order frequency|input] [--gene-index]\n"
+    "                    [--memory MiB] [--tmp DIR] [--quiet]\n"
     "Converts an h5ad file, a 10x Genomics HDF5 file (v2 or v3) or a 10x MTX\n"
     "directory (v2 genes.tsv or v3 features.tsv.gz, gzip or plain) into a new\n"
     "dataset. The format is detected unless --format says it. Integer data is\n"
@@ -19,6 +20,9 @@ const char* kConvertUsage =
     "a temporary name and renamed to OUTPUT.slaf only when complete.\n"
     "  --genome NAME    10x files with several genomes: only this one\n"
     "  --chunk-bytes N  target size of expression chunks (default 16384)\n"
+    "  --gene-order O   frequency (default): store genes most frequent first, from a\n"
+    "                   sample of the first cells (smaller files; gene ids and order\n"
+    "                   as seen by readers do not change); input: as stored\n"
     "  --gene-index     also write the gene-major copy used by gene queries\n"
     "  --memory MiB     memory for sorting gene-major input (default 512)\n"
     "  --tmp DIR        where that sort spills (default: beside OUTPUT)\n"
@@ -41,7 +45,7 @@ void PrintList(const char* title, const std::vector<std::string>& items) {
 
 int Convert(const std::vector<std::string>& argv) {
   Args args;
-  if (Status s = args.Parse(argv, {"--quiet", "--gene-index"}, {"--format", "--genome", "--chunk-bytes", "--memory", "--tmp"});
+  if (Status s = args.Parse(argv, {"--quiet", "--gene-index"}, {"--format", "--genome", "--chunk-bytes", "--memory", "--tmp", "--gene-order"});
       !s.ok()) {
     return UsageError(kConvertUsage, "convert: " + s.message());
   }
@@ -66,6 +70,10 @@ int Convert(const std::vector<std::string>& argv) {
     o.memory_bytes = v << 20;
   }
   if (const std::string* t = args.Get("--tmp")) o.spill_dir = *t;
+  if (const std::string* g = args.Get("--gene-order")) {
+    if (*g != "frequency" && *g != "input") return UsageError(kConvertUsage, "convert: --gene-order must be frequency or input");
+    o.frequency_order = *g == "frequency";
+  }
   o.gene_index = args.Has("--gene-index");
   const std::string& input = args.positional()[0];
   const std::string& output = args.positional()[1];

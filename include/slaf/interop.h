@@ -29,6 +29,10 @@ struct ConvertOptions {
   std::string genome;                    // 10x: only this genome
   uint32_t chunk_bytes = 0;              // target segment chunk size; 0 = default
   bool gene_index = false;               // also write the gene-major copy
+  // Store genes in order of decreasing frequency (format-spec §4.4), from a
+  // sample of the first cells: smaller column-id gaps, 20-30% smaller
+  // segments. Off: the input's gene order.
+  bool frequency_order = true;
   uint64_t memory_bytes = 512ull << 20;  // external sort budget
   std::string spill_dir;                 // its temporary files ("" = next to the output)
   std::string message;                   // stored in the manifest
