@@ -4,7 +4,6 @@
 #include <cstring>
 #include <numeric>
 
-#include "engine/triple_sorter.h"
 #include "interop/rows.h"
 
 namespace slaf::interop {
@@ -171,14 +170,7 @@ template <typename I, typename V>
 Status StreamCsc(const h5::File& f, const CsrPart& part, const std::vector<int64_t>& ptr, uint64_t n_cells,
                  uint32_t n_genes, const std::string& what, const ReadOptions& o, ValueType type, const RowSink& sink,
                  ValueStats* stats) {
-  engine::TripleSorterOptions so;
-  so.n_rows = n_cells;
-  so.n_cols = n_genes;
-  so.value_type = type;
-  so.memory_bytes = o.memory_bytes;
-  so.spill_dir = o.spill_dir;
-  so.what = what;
-  SLAF_ASSIGN_OR_RETURN(std::unique_ptr<engine::TripleSorter> sorter, engine::TripleSorter::Make(so));
+  SLAF_ASSIGN_OR_RETURN(std::unique_ptr<engine::TripleSorter> sorter, MakeCellSorter(n_cells, n_genes, type, o, what));
   std::vector<I> idx;
   std::vector<V> val;
   std::vector<uint64_t> rows;
@@ -208,15 +200,7 @@ Status StreamCsc(const h5::File& f, const CsrPart& part, const std::vector<int64
           continue;
         }
         uint32_t v;
-        if (type == ValueType::kUInt32) {
-          if (!ToCount(val[k], &v)) {
-            stats->not_counts = true;
-            return NotCounts(what);
-          }
-        } else {
-          const float x = ToFloat(val[k], &stats->inexact);
-          std::memcpy(&v, &x, 4);
-        }
+        if (!ValueBits(val[k], type, stats, &v)) return NotCounts(what);
         rows.push_back(static_cast<uint64_t>(c));
         cols.push_back(g);
         bits.push_back(v);
@@ -225,10 +209,7 @@ Status StreamCsc(const h5::File& f, const CsrPart& part, const std::vector<int64
     SLAF_RETURN_IF_ERROR(sorter->Add(rows.data(), cols.data(), bits.data(), rows.size()));
     gene = end;
   }
-  return sorter->Finish(o.block_nnz, [&](const CsrMatrix& b) {
-    CsrMatrix copy = b;
-    return sink(copy);
-  });
+  return FinishCellSorter(*sorter, o, sink);
 }
 
 }  // namespace

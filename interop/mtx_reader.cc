@@ -17,7 +17,6 @@
 #include <mutex>
 #include <thread>
 
-#include "engine/triple_sorter.h"
 #include "interop/rows.h"
 #include "interop/source.h"
 
@@ -438,14 +437,7 @@ Status StreamMtx(MtxState& s, ValueType type, const RowSink& sink, ValueStats* s
     return Status::OK();
   }
 
-  engine::TripleSorterOptions so;
-  so.n_rows = s.n_cells;
-  so.n_cols = s.n_genes;
-  so.value_type = type;
-  so.memory_bytes = o.memory_bytes;
-  so.spill_dir = o.spill_dir;
-  so.what = what;
-  SLAF_ASSIGN_OR_RETURN(std::unique_ptr<engine::TripleSorter> sorter, engine::TripleSorter::Make(so));
+  SLAF_ASSIGN_OR_RETURN(std::unique_ptr<engine::TripleSorter> sorter, MakeCellSorter(s.n_cells, s.n_genes, type, o, what));
   std::vector<uint64_t> rows;
   std::vector<uint32_t> cols, bits;
   auto add = [&]() -> Status {
@@ -464,15 +456,7 @@ Status StreamMtx(MtxState& s, ValueType type, const RowSink& sink, ValueStats* s
       return Status::OK();
     }
     uint32_t v;
-    if (type == ValueType::kUInt32) {
-      if (!ToCount(e.value, &v)) {
-        stats->not_counts = true;
-        return NotCounts(what);
-      }
-    } else {
-      const float x = ToFloat(e.value, &stats->inexact);
-      std::memcpy(&v, &x, 4);
-    }
+    if (!ValueBits(e.value, type, stats, &v)) return NotCounts(what);
     rows.push_back(e.cell);
     cols.push_back(e.gene);
     bits.push_back(v);
@@ -484,10 +468,7 @@ Status StreamMtx(MtxState& s, ValueType type, const RowSink& sink, ValueStats* s
                                    std::to_string(s.header.nnz));
   }
   SLAF_RETURN_IF_ERROR(add());
-  return sorter->Finish(o.block_nnz, [&](const CsrMatrix& b) {
-    CsrMatrix copy = b;
-    return sink(copy);
-  });
+  return FinishCellSorter(*sorter, o, sink);
 }
 
 }  // namespace

@@ -6,12 +6,14 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <cstdint>
 #include <numeric>
 #include <string>
 #include <type_traits>
 #include <vector>
 
+#include "engine/triple_sorter.h"
 #include "interop/source.h"
 
 namespace slaf::interop {
@@ -45,6 +47,42 @@ inline float ToFloat(V v, uint64_t* inexact) {
     if (static_cast<V>(f) != v) ++*inexact;
   }
   return f;
+}
+
+// A value as the 32 bits the external sort keeps (a count, or float32 bits).
+// False, with stats->not_counts, when counts were asked for and v is not one.
+template <typename V>
+inline bool ValueBits(V v, ValueType type, ValueStats* stats, uint32_t* bits) {
+  if (type == ValueType::kUInt32) {
+    if (ToCount(v, bits)) return true;
+    stats->not_counts = true;
+    return false;
+  }
+  const float x = ToFloat(v, &stats->inexact);
+  std::memcpy(bits, &x, 4);
+  return true;
+}
+
+// The external sort that turns gene-major or unordered entries into cell rows.
+inline Result<std::unique_ptr<engine::TripleSorter>> MakeCellSorter(uint64_t n_cells, uint32_t n_genes, ValueType type,
+                                                                    const ReadOptions& o, const std::string& what) {
+  engine::TripleSorterOptions so;
+  so.n_rows = n_cells;
+  so.n_cols = n_genes;
+  so.value_type = type;
+  so.memory_bytes = o.memory_bytes;
+  so.spill_dir = o.spill_dir;
+  so.what = what;
+  return engine::TripleSorter::Make(so);
+}
+
+// Hands the sorted rows to a sink (which may take a block's contents, so
+// each emitted block is copied first).
+inline Status FinishCellSorter(engine::TripleSorter& sorter, const ReadOptions& o, const RowSink& sink) {
+  return sorter.Finish(o.block_nnz, [&](const CsrMatrix& b) {
+    CsrMatrix copy = b;
+    return sink(copy);
+  });
 }
 
 class BlockAssembler {
