@@ -182,8 +182,10 @@ class SegmentWriterImpl final : public SegmentWriter {
       // sequential copy streams and the gather then stays in L1.
       const size_t n_row = static_cast<size_t>(e - b);
       row_vals_.resize(n_row);
-      if (is_int) std::memcpy(row_vals_.data(), rows.counts + b, n_row * 4);
-      else std::memcpy(row_vals_.data(), rows.floats + b, n_row * 4);
+      if (n_row > 0) {  // memcpy may not see a null pointer, even for 0 bytes
+        if (is_int) std::memcpy(row_vals_.data(), rows.counts + b, n_row * 4);
+        else std::memcpy(row_vals_.data(), rows.floats + b, n_row * 4);
+      }
       pending_.cols.resize(base + n_row);
       std::vector<uint32_t>& vals = pending_.counts;
       if (is_int) vals.resize(base + n_row);
