@@ -74,6 +74,9 @@ std::vector<std::string> SplitList(const std::string& s);
 // version (newest when absent). A bad value is a usage error: *usage_error set.
 Result<std::unique_ptr<Dataset>> OpenDataset(const std::string& path, const Args& args, bool* usage_error);
 
+// Rows of obs (cells) or, with genes, of var matching a predicate, as row ids.
+Result<std::vector<uint64_t>> MatchingRows(const Dataset& d, const Predicate& p, bool genes);
+
 double SecondsSince(std::chrono::steady_clock::time_point t0);
 
 // "12.3 MiB" style size for people; exact byte counts are printed beside it.

@@ -157,4 +157,10 @@ void Progress::Done() {
   drawn_ = false;
 }
 
+Result<std::vector<uint64_t>> MatchingRows(const Dataset& d, const Predicate& p, bool genes) {
+  if (!genes) return d.cells(p);
+  SLAF_ASSIGN_OR_RETURN(std::vector<uint32_t> g, d.genes(p));
+  return std::vector<uint64_t>(g.begin(), g.end());
+}
+
 }  // namespace slaf::cli

@@ -171,16 +171,9 @@ int Filter(const std::vector<std::string>& argv) {
   if (!ds.ok()) return usage ? UsageError(kFilterUsage, ds.status().message()) : Fail(ds.status());
   const Dataset& d = **ds;
   const bool genes = args.Has("--genes");
-  std::vector<uint64_t> ids;
-  if (genes) {
-    Result<std::vector<uint32_t>> r = d.genes(*p);
-    if (!r.ok()) return Fail(r.status());
-    ids.assign(r->begin(), r->end());
-  } else {
-    Result<std::vector<uint64_t>> r = d.cells(*p);
-    if (!r.ok()) return Fail(r.status());
-    ids = std::move(*r);
-  }
+  Result<std::vector<uint64_t>> matched = MatchingRows(d, *p, genes);
+  if (!matched.ok()) return Fail(matched.status());
+  std::vector<uint64_t> ids = std::move(*matched);
   if (args.Has("--count")) {
     std::printf("%zu\n", ids.size());
     return 0;

@@ -86,15 +86,9 @@ int Stats(const std::vector<std::string>& argv) {
 
   std::vector<uint64_t> rows;
   if (where) {
-    if (genes) {
-      Result<std::vector<uint32_t>> r = d.genes(*where);
-      if (!r.ok()) return Fail(r.status());
-      rows.assign(r->begin(), r->end());
-    } else {
-      Result<std::vector<uint64_t>> r = d.cells(*where);
-      if (!r.ok()) return Fail(r.status());
-      rows = std::move(*r);
-    }
+    Result<std::vector<uint64_t>> r = MatchingRows(d, *where, genes);
+    if (!r.ok()) return Fail(r.status());
+    rows = std::move(*r);
   } else {
     rows.resize(n);
     std::iota(rows.begin(), rows.end(), 0);
