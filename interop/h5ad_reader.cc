@@ -61,8 +61,7 @@ Result<std::vector<std::string>> ReadAsStrings(const File& f, const std::string&
 }
 
 // One dataframe column stored as a plain dataset.
-Result<Column> ReadPlainColumn(const File& f, const std::string& ds, const std::string& name, uint64_t n_rows,
-                               std::vector<std::string>* notes) {
+Result<Column> ReadPlainColumn(const File& f, const std::string& ds, const std::string& name, uint64_t n_rows) {
   SLAF_ASSIGN_OR_RETURN(h5::DatasetInfo info, h5::Describe(f, ds));
   if (info.dims.size() != 1 || info.dims[0] != n_rows) {
     return f.Error(ds, "column has " + (info.dims.empty() ? std::string("no") : std::to_string(info.dims[0])) +
@@ -95,7 +94,6 @@ Result<Column> ReadPlainColumn(const File& f, const std::string& ds, const std::
     }
     default: return f.Error(ds, "unsupported column element type");
   }
-  (void)notes;
 }
 
 // Categorical from codes (-1 = missing) and categories.
@@ -135,7 +133,7 @@ Result<std::optional<Column>> ReadGroupColumn(const File& f, const std::string& 
   }
   if (enc == "nullable-integer" || enc == "nullable-boolean" || enc == "nullable-string-array") {
     const std::string values = Join(g, "values");
-    SLAF_ASSIGN_OR_RETURN(Column c, ReadPlainColumn(f, values, name, n_rows, &src->notes));
+    SLAF_ASSIGN_OR_RETURN(Column c, ReadPlainColumn(f, values, name, n_rows));
     SLAF_ASSIGN_OR_RETURN(std::vector<uint8_t> mask, h5::ReadAll<uint8_t>(f, Join(g, "mask")));
     if (mask.size() != n_rows) return f.Error(g, "mask has " + std::to_string(mask.size()) + " rows, the table " + std::to_string(n_rows));
     c.valid.assign(n_rows, 1);
@@ -266,7 +264,7 @@ Status ReadDataFrame(const File& f, const std::string& path, const std::string& 
       t.columns.push_back(std::move(c));
       continue;
     }
-    SLAF_ASSIGN_OR_RETURN(Column c, ReadPlainColumn(f, p, name, n, &src->notes));
+    SLAF_ASSIGN_OR_RETURN(Column c, ReadPlainColumn(f, p, name, n));
     t.columns.push_back(std::move(c));
   }
   *index = IndexName(*idx_key, fallback_index, t);
@@ -302,13 +300,8 @@ Status UnsDataset(const File& f, const std::string& path, JsonWriter* w, Source*
   }
   switch (info.type.kind) {
     case h5::Kind::kString: {
-      std::vector<std::string> v;
-      if (scalar) {
-        // A scalar string dataset: read it as a one-element array.
-        SLAF_ASSIGN_OR_RETURN(v, h5::ReadStrings(f, path));
-      } else {
-        SLAF_ASSIGN_OR_RETURN(v, h5::ReadStrings(f, path));
-      }
+      // A scalar string dataset reads as a one-element array.
+      SLAF_ASSIGN_OR_RETURN(std::vector<std::string> v, h5::ReadStrings(f, path));
       if (scalar && v.size() == 1) {
         w->String(v[0]);
       } else {

@@ -556,14 +556,8 @@ Result<Source> ReadMtx(const std::string& input, const ReadOptions& o) {
     src.var.columns.push_back(Column::String("gene_symbol", names));
   }
   if (has_types) {
-    std::vector<std::string> cats;
-    std::vector<uint32_t> codes;
-    for (auto& r : frows) {
-      auto it = std::find(cats.begin(), cats.end(), r[2]);
-      if (it == cats.end()) it = cats.insert(cats.end(), r[2]);
-      codes.push_back(static_cast<uint32_t>(it - cats.begin()));
-    }
-    src.var.columns.push_back(Column::Categorical("feature_type", std::move(codes), std::move(cats)));
+    for (auto& r : frows) types.push_back(r[2]);
+    src.var.columns.push_back(ToCategorical(Column::String("feature_type", types)));
   }
 
   MatrixSource x;

@@ -77,6 +77,10 @@ struct ReadOptions {
   std::string spill_dir;          // its temporary files
 };
 
+// A string column as categorical, categories in first-seen order (for
+// columns with few distinct values: feature types, genomes).
+Column ToCategorical(const Column& strings);
+
 Result<Source> ReadH5ad(const std::string& path, const ReadOptions& o);
 Result<Source> Read10xH5(const std::string& path, const ReadOptions& o);
 Result<Source> ReadMtx(const std::string& dir_or_file, const ReadOptions& o);

@@ -31,7 +31,8 @@ Result<Column> StringsColumn(const File& f, const std::string& ds, const std::st
   return Column::String(name, v);
 }
 
-// A string column as categorical (few distinct values: feature types, genomes).
+}  // namespace
+
 Column ToCategorical(const Column& s) {
   std::vector<std::string> cats;
   std::map<std::string, uint32_t, std::less<>> code;
@@ -47,8 +48,6 @@ Column ToCategorical(const Column& s) {
   }
   return Column::Categorical(s.name, std::move(codes), std::move(cats));
 }
-
-}  // namespace
 
 Result<Source> Read10xH5(const std::string& path, const ReadOptions& o) {
   SLAF_ASSIGN_OR_RETURN(File file, File::Open(path));
