@@ -376,8 +376,9 @@ class Parser {
   // a misspelled keyword ("FORM"), that is the error.
   Status CheckAfterItem(const Token* implicit_alias, std::string_view expected) {
     const TokenKind k = Cur().kind;
+    const bool stray_by = IsKw("BY");  // "ODRER BY": the alias was meant as ORDER
     if (k != TokenKind::kIdentifier && k != TokenKind::kInteger && k != TokenKind::kFloat &&
-        k != TokenKind::kString) {
+        k != TokenKind::kString && !stray_by) {
       return Status::OK();
     }
     if (std::string_view kw = MisspelledKeyword(Cur()); !kw.empty()) return Unexpected(kw);
@@ -884,7 +885,7 @@ class Parser {
 
   std::vector<Token> t_;
   size_t i_ = 0;
-  int depth_ = 0;
+  int depth_ = -1;  // the statement's own query is level 0, not nesting
   std::unordered_map<const void*, int> height_;
 };
 
