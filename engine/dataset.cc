@@ -243,6 +243,27 @@ class DatasetImpl final : public Dataset {
 
   Result<CsrMatrix> ReadGenes(std::span<const uint32_t> genes, const std::string& layer) const override;
 
+  Result<std::unique_ptr<MatrixScanner>> ScanMatrix(const ScanOptions& options, const std::string& layer) const override;
+
+  Result<MatrixTotals> Totals(const std::string& layer) const override {
+    SLAF_ASSIGN_OR_RETURN(const MatrixEntry* mx, Matrix(layer));
+    MatrixTotals t;
+    bool first = true;
+    for (const SegmentRef& ref : mx->segments) {
+      SLAF_ASSIGN_OR_RETURN(std::shared_ptr<SegmentReader> r, Segment(ref, mx->value_type));
+      for (const ChunkInfo& c : r->info().chunks) {
+        ++t.chunks;
+        if (c.nnz == 0) continue;
+        t.nnz += c.nnz;
+        t.sum += c.sum;
+        t.min = first ? c.min_value : std::min(t.min, c.min_value);
+        t.max = first ? c.max_value : std::max(t.max, c.max_value);
+        first = false;
+      }
+    }
+    return t;
+  }
+
   Result<AxisStats> GeneStats(std::span<const uint64_t> cells, const std::string& layer) const override {
     return Stats(cells, layer, /*per_gene=*/true);
   }
@@ -740,6 +761,78 @@ Result<AxisStats> DatasetImpl::Stats(std::span<const uint64_t> cells, const std:
     add(block, i);
   }
   return st;
+}
+
+// ---- scans
+
+class MatrixScannerImpl final : public MatrixScanner {
+ public:
+  MatrixScannerImpl(const DatasetImpl* ds, const MatrixEntry* mx, ScanOptions o, std::function<Result<std::shared_ptr<SegmentReader>>(size_t)> open)
+      : ds_(ds), mx_(mx), o_(std::move(o)), open_(std::move(open)) {
+    seg_ = o_.row_begin < ds_->n_cells() ? SegmentOf(*mx_, o_.row_begin) : mx_->segments.size();
+  }
+  static size_t SegmentOf(const MatrixEntry& mx, uint64_t cell) {
+    auto it = std::upper_bound(mx.segments.begin(), mx.segments.end(), cell,
+                               [](uint64_t c, const SegmentRef& s) { return c < s.first_cell; });
+    return static_cast<size_t>(it - mx.segments.begin()) - 1;
+  }
+  Result<bool> Next(CsrMatrix* block, uint64_t* first_cell) override {
+    const uint64_t end = std::min<uint64_t>(o_.row_end, ds_->n_cells());
+    while (true) {
+      if (!cur_) {
+        if (seg_ >= mx_->segments.size() || o_.row_begin >= end) return false;
+        const SegmentRef& ref = mx_->segments[seg_];
+        if (ref.first_cell >= end) return false;
+        SLAF_ASSIGN_OR_RETURN(reader_, open_(seg_));
+        ScanOptions so = o_;
+        so.row_begin = o_.row_begin > ref.first_cell ? o_.row_begin - ref.first_cell : 0;
+        so.row_end = std::min<uint64_t>(end, ref.first_cell + ref.n_cells) - ref.first_cell;
+        SLAF_ASSIGN_OR_RETURN(cur_, reader_->Scan(std::move(so)));
+      }
+      uint64_t first = 0;
+      SLAF_ASSIGN_OR_RETURN(bool more, cur_->Next(block, &first));
+      if (more) {
+        *first_cell = mx_->segments[seg_].first_cell + first;
+        return true;
+      }
+      const ScanStats& s = cur_->stats();
+      done_.chunks_total += s.chunks_total;
+      done_.chunks_read += s.chunks_read;
+      done_.chunks_skipped += s.chunks_skipped;
+      done_.bytes_read += s.bytes_read;
+      cur_.reset();
+      ++seg_;
+    }
+  }
+  ScanStats stats() const override {
+    ScanStats s = done_;
+    if (cur_) {
+      s.chunks_total += cur_->stats().chunks_total;
+      s.chunks_read += cur_->stats().chunks_read;
+      s.chunks_skipped += cur_->stats().chunks_skipped;
+      s.bytes_read += cur_->stats().bytes_read;
+    }
+    return s;
+  }
+
+ private:
+  const DatasetImpl* ds_;
+  const MatrixEntry* mx_;
+  ScanOptions o_;
+  std::function<Result<std::shared_ptr<SegmentReader>>(size_t)> open_;
+  size_t seg_ = 0;
+  std::shared_ptr<SegmentReader> reader_;
+  std::unique_ptr<SegmentScanner> cur_;
+  ScanStats done_;
+};
+
+Result<std::unique_ptr<MatrixScanner>> DatasetImpl::ScanMatrix(const ScanOptions& options, const std::string& layer) const {
+  SLAF_ASSIGN_OR_RETURN(const MatrixEntry* mx, Matrix(layer));
+  for (uint32_t g : options.columns) {
+    if (g >= m_.n_genes) return Status::InvalidArgument("gene id " + std::to_string(g) + " is out of range");
+  }
+  auto open = [this, mx](size_t s) { return Segment(mx->segments[s], mx->value_type); };
+  return std::unique_ptr<MatrixScanner>(new MatrixScannerImpl(this, mx, options, open));
 }
 
 // ---- genes

@@ -39,6 +39,7 @@ int Export(const std::vector<std::string>& args);
 int Stats(const std::vector<std::string>& args);
 int Index(const std::vector<std::string>& args);
 int Genes(const std::vector<std::string>& args);
+int Query(const std::vector<std::string>& args);
 
 // Prints "slaf: <message>" to stderr and returns kExitFailure.
 int Fail(const Status& s);

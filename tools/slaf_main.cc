@@ -19,6 +19,7 @@ const Command kCommands[] = {
     {"cells", slaf::cli::Cells},       {"filter", slaf::cli::Filter}, {"scan", slaf::cli::Scan},
     {"convert", slaf::cli::Convert},   {"export", slaf::cli::Export}, {"stats", slaf::cli::Stats},
     {"index", slaf::cli::Index},       {"genes", slaf::cli::Genes},
+    {"query", slaf::cli::Query},
 };
 
 const char* kUsage =
@@ -40,6 +41,7 @@ const char* kUsage =
     "  filter DATASET EXPR [--count] [--limit N]       cells (or --genes) matching EXPR\n"
     "  stats DATASET --genes|--cells [--top N]        top genes/cells, markers, count bands\n"
     "  scan DATASET [--layer L]                        decode every value; nnz, sum, speed\n"
+    "  query DATASET \"SQL\" [--format table|csv|json] SQL over cells, genes, expression\n"
     "\n"
     "Run 'slaf COMMAND --help' for a command's options; slaf-inspect explains one\n"
     "segment file. Exit status: 0 ok, 1 failure, 2 usage error.\n";

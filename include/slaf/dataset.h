@@ -100,6 +100,27 @@ class CellBlockIterator {
   virtual Result<bool> Next(CsrMatrix* block, std::vector<uint64_t>* cells) = 0;
 };
 
+// Streams the nonzeros of a cell range of one matrix, chunk by chunk, with
+// the pushdown of ScanOptions (gene selection, value range, projection).
+class MatrixScanner {
+ public:
+  virtual ~MatrixScanner() = default;
+  // Next block of whole cells as CSR with original gene ids; *first_cell is
+  // the dataset cell id of block row 0. Rows of chunks that a gene or value
+  // selection skips are not returned; rows of chunks read may be empty.
+  virtual Result<bool> Next(CsrMatrix* block, uint64_t* first_cell) = 0;
+  // Summed over the segments scanned so far.
+  virtual ScanStats stats() const = 0;
+};
+
+// Totals of one matrix from its chunk directories alone (no data read).
+struct MatrixTotals {
+  uint64_t nnz = 0;
+  uint64_t chunks = 0;
+  double sum = 0;
+  double min = 0, max = 0;  // over the nonzeros; 0 when nnz == 0
+};
+
 // Integrity report of `slaf verify`.
 struct VerifyReport {
   uint64_t files_checked = 0;
@@ -153,6 +174,12 @@ class Dataset {
   // Streams the given cells (empty = all, sorted ids otherwise).
   virtual Result<std::unique_ptr<CellBlockIterator>> IterateCells(std::vector<uint64_t> cells, uint32_t block_cells,
                                                                   const std::string& layer = "") const = 0;
+
+  // Scans cells [options.row_begin, options.row_end) (dataset cell ids,
+  // clamped to n_cells) of a matrix across its segments.
+  virtual Result<std::unique_ptr<MatrixScanner>> ScanMatrix(const ScanOptions& options,
+                                                            const std::string& layer = "") const = 0;
+  virtual Result<MatrixTotals> Totals(const std::string& layer = "") const = 0;
 
   // ---- aggregates, one pass over the selected cells (empty = all) ----
   virtual Result<AxisStats> GeneStats(std::span<const uint64_t> cells = {}, const std::string& layer = "") const = 0;

@@ -24,6 +24,8 @@ namespace slaf::sql {
 struct QueryOptions {
   // Worker threads for scans and aggregate kernels (1 = run inline).
   int threads = 2;
+  // Also fill QueryResult::plan, as an EXPLAIN prefix does.
+  bool explain = false;
 };
 
 // What a query read, for EXPLAIN and benchmarks.

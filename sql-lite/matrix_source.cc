@@ -1,0 +1,232 @@
+#include "sql-lite/matrix_source.h"
+
+#include <algorithm>
+#include <cmath>
+
+namespace slaf::sql {
+
+namespace {
+
+bool HasValueRange(const ExprScanSpec& s) { return s.value_min > -INFINITY || s.value_max < INFINITY; }
+
+const MatrixEntry* Entry(const Dataset& ds, const std::string& layer) {
+  const Manifest& m = ds.manifest();
+  if (layer.empty()) return &m.x;
+  auto it = m.layers.find(layer);
+  return it == m.layers.end() ? nullptr : &it->second;
+}
+
+// Cell sets this sparse (or sparser) are read cell by cell.
+bool SparseCells(const Dataset& ds, const ExprScanSpec& s) {
+  return s.has_cells && s.cells.size() <= std::max<uint64_t>(1, ds.n_cells() / 8);
+}
+
+// [begin, end) of part `part` of `parts` equal shares of n items.
+std::pair<uint64_t, uint64_t> Share(uint64_t n, int part, int parts) {
+  const uint64_t p = static_cast<uint64_t>(part), k = static_cast<uint64_t>(parts);
+  return {n * p / k, n * (p + 1) / k};
+}
+
+// Keeps the entries of `m` in [lo, hi] (and, for gene-major blocks, of
+// selected cells), compacting in place.
+void FilterEntries(CsrMatrix* m, double lo, double hi, const std::vector<uint8_t>* cell_ok) {
+  const bool is_int = m->value_type == ValueType::kUInt32;
+  uint64_t w = 0;
+  uint64_t start = 0;
+  for (uint64_t r = 0; r < m->n_rows; ++r) {
+    const uint64_t end = m->indptr[r + 1];
+    for (uint64_t k = start; k < end; ++k) {
+      const double v = is_int ? m->counts[k] : m->floats[k];
+      if (v < lo || v > hi) continue;
+      if (cell_ok && !(*cell_ok)[m->indices[k]]) continue;
+      m->indices[w] = m->indices[k];
+      if (is_int) m->counts[w] = m->counts[k];
+      else m->floats[w] = m->floats[k];
+      ++w;
+    }
+    start = end;
+    m->indptr[r + 1] = w;
+  }
+  m->indices.resize(w);
+  if (is_int) m->counts.resize(w);
+  else m->floats.resize(w);
+}
+
+class GeneIndexSource final : public MatrixSource {
+ public:
+  GeneIndexSource(const Dataset& ds, const ExprScanSpec& spec, int part, int parts, ExecContext::ScanLog* log)
+      : ds_(ds), spec_(spec), log_(log) {
+    auto [b, e] = Share(spec.genes.size(), part, parts);
+    genes_.assign(spec.genes.begin() + static_cast<std::ptrdiff_t>(b), spec.genes.begin() + static_cast<std::ptrdiff_t>(e));
+  }
+  Result<bool> Next(SourceBlock* block) override {
+    if (done_ || genes_.empty()) return false;
+    done_ = true;
+    SLAF_ASSIGN_OR_RETURN(block->m, ds_.ReadGenes(genes_, spec_.layer));
+    block->gene_rows = true;
+    block->first_row = 0;
+    block->row_ids.assign(genes_.begin(), genes_.end());
+    block->row_ok.clear();
+    std::vector<uint8_t> ok;
+    const bool ranged = spec_.cell_begin > 0 || spec_.cell_end < ds_.n_cells();
+    if (spec_.has_cells) {
+      ok.assign(ds_.n_cells(), 0);
+      for (uint64_t c : spec_.cells) ok[c] = 1;
+    } else if (ranged) {
+      ok.assign(ds_.n_cells(), 0);
+      for (uint64_t c = spec_.cell_begin; c < std::min<uint64_t>(spec_.cell_end, ds_.n_cells()); ++c) ok[c] = 1;
+    }
+    if (!ok.empty() || HasValueRange(spec_)) FilterEntries(&block->m, spec_.value_min, spec_.value_max, ok.empty() ? nullptr : &ok);
+    log_->entries += block->m.nnz();
+    return true;
+  }
+  const char* path() const override { return "gene index"; }
+  void Finish() override {}
+
+ private:
+  const Dataset& ds_;
+  const ExprScanSpec& spec_;
+  ExecContext::ScanLog* log_;
+  std::vector<uint32_t> genes_;
+  bool done_ = false;
+};
+
+class CellLookupSource final : public MatrixSource {
+ public:
+  CellLookupSource(const Dataset& ds, const ExprScanSpec& spec, int part, int parts, ExecContext::ScanLog* log)
+      : ds_(ds), spec_(spec), log_(log) {
+    std::tie(pos_, end_) = Share(spec.cells.size(), part, parts);
+  }
+  Result<bool> Next(SourceBlock* block) override {
+    constexpr uint64_t kCellsPerRead = 1024;
+    if (pos_ >= end_) return false;
+    const uint64_t stop = std::min(end_, pos_ + kCellsPerRead);
+    std::span<const uint64_t> cells(spec_.cells.data() + pos_, stop - pos_);
+    std::span<const uint32_t> genes;
+    if (spec_.has_genes) genes = spec_.genes;
+    if (spec_.has_genes && spec_.genes.empty()) {
+      pos_ = end_;
+      return false;
+    }
+    SLAF_RETURN_IF_ERROR(ds_.ReadCells(cells, genes, &block->m, spec_.layer));
+    if (spec_.has_genes) {
+      for (uint32_t& j : block->m.indices) j = spec_.genes[j];  // column j is genes[j]
+    }
+    if (HasValueRange(spec_)) FilterEntries(&block->m, spec_.value_min, spec_.value_max, nullptr);
+    block->gene_rows = false;
+    block->row_ids.assign(cells.begin(), cells.end());
+    block->row_ok.clear();
+    log_->entries += block->m.nnz();
+    pos_ = stop;
+    return true;
+  }
+  const char* path() const override { return "cell lookup"; }
+  void Finish() override {}
+
+ private:
+  const Dataset& ds_;
+  const ExprScanSpec& spec_;
+  ExecContext::ScanLog* log_;
+  uint64_t pos_ = 0, end_ = 0;
+};
+
+class ChunkScanSource final : public MatrixSource {
+ public:
+  ChunkScanSource(const Dataset& ds, const ExprScanSpec& spec, ExecContext::ScanLog* log) : ds_(ds), spec_(spec), log_(log) {}
+  Status Init(int part, int parts) {
+    uint64_t lo = std::min<uint64_t>(spec_.cell_begin, ds_.n_cells()), hi = std::min<uint64_t>(spec_.cell_end, ds_.n_cells());
+    if (lo >= hi) {
+      empty_ = true;
+      return Status::OK();
+    }
+    if (spec_.has_cells) {
+      if (spec_.cells.empty()) {
+        empty_ = true;
+        return Status::OK();
+      }
+      lo = spec_.cells.front();
+      hi = spec_.cells.back() + 1;
+      if (spec_.cells.size() != hi - lo) {  // not one contiguous range: mark selected rows
+        ok_.assign(hi - lo, 0);
+        for (uint64_t c : spec_.cells) ok_[c - lo] = 1;
+      }
+    }
+    if (spec_.has_genes && spec_.genes.empty()) {
+      empty_ = true;
+      return Status::OK();
+    }
+    lo_ = lo;
+    const uint64_t n = hi - lo;
+    ScanOptions so;
+    so.row_begin = lo + n * static_cast<uint64_t>(part) / static_cast<uint64_t>(parts);
+    so.row_end = lo + n * static_cast<uint64_t>(part + 1) / static_cast<uint64_t>(parts);
+    if (so.row_begin >= so.row_end) {
+      empty_ = true;
+      return Status::OK();
+    }
+    so.want_indices = spec_.need_gene_ids || spec_.has_genes;
+    so.want_values = spec_.need_values || HasValueRange(spec_);
+    so.sorted_indices = false;  // row order of entries is not part of SQL results
+    so.value_min = spec_.value_min;
+    so.value_max = spec_.value_max;
+    if (spec_.has_genes) so.columns = spec_.genes;
+    SLAF_ASSIGN_OR_RETURN(scan_, ds_.ScanMatrix(so, spec_.layer));
+    return Status::OK();
+  }
+  Result<bool> Next(SourceBlock* block) override {
+    if (empty_) return false;
+    uint64_t first = 0;
+    SLAF_ASSIGN_OR_RETURN(bool more, scan_->Next(&block->m, &first));
+    if (!more) return false;
+    block->gene_rows = false;
+    block->first_row = first;
+    block->row_ids.clear();
+    block->row_ok.clear();
+    if (!ok_.empty()) {
+      block->row_ok.assign(ok_.begin() + static_cast<std::ptrdiff_t>(first - lo_),
+                           ok_.begin() + static_cast<std::ptrdiff_t>(first - lo_ + block->m.n_rows));
+    }
+    log_->entries += block->m.indptr.back();
+    return true;
+  }
+  const char* path() const override { return "chunk scan"; }
+  void Finish() override {
+    if (!scan_ || finished_) return;
+    finished_ = true;
+    const ScanStats s = scan_->stats();
+    log_->chunks_read += s.chunks_read;
+    log_->chunks_skipped += s.chunks_skipped;
+  }
+
+ private:
+  const Dataset& ds_;
+  const ExprScanSpec& spec_;
+  ExecContext::ScanLog* log_;
+  std::unique_ptr<MatrixScanner> scan_;
+  std::vector<uint8_t> ok_;
+  uint64_t lo_ = 0;
+  bool empty_ = false;
+  bool finished_ = false;
+};
+
+}  // namespace
+
+const char* ChoosePath(const Dataset& ds, const ExprScanSpec& spec) {
+  const MatrixEntry* mx = Entry(ds, spec.layer);
+  const bool index = mx && mx->gene_index.has_value() && ds.n_cells() <= UINT32_MAX;
+  if (index && spec.has_genes && spec.genes.size() <= 256 && !SparseCells(ds, spec)) return "gene index";
+  if (SparseCells(ds, spec)) return "cell lookup";
+  return "chunk scan";
+}
+
+Result<std::unique_ptr<MatrixSource>> MatrixSource::Open(const Dataset& ds, const ExprScanSpec& spec, int part, int parts,
+                                                         ExecContext::ScanLog* log) {
+  const std::string path = ChoosePath(ds, spec);
+  if (path == "gene index") return std::unique_ptr<MatrixSource>(new GeneIndexSource(ds, spec, part, parts, log));
+  if (path == "cell lookup") return std::unique_ptr<MatrixSource>(new CellLookupSource(ds, spec, part, parts, log));
+  auto s = std::make_unique<ChunkScanSource>(ds, spec, log);
+  SLAF_RETURN_IF_ERROR(s->Init(part, parts));
+  return std::unique_ptr<MatrixSource>(std::move(s));
+}
+
+}  // namespace slaf::sql

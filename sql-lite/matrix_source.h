@@ -1,0 +1,55 @@
+// Reads the nonzeros an expression scan selected, choosing the cheapest
+// engine path for the selection:
+//  - a few genes and a gene-major copy (format-spec §9.9): Dataset::ReadGenes
+//    reads only those genes' chunks;
+//  - a sparse cell selection: Dataset::ReadCells decodes only the chunks
+//    holding those cells;
+//  - otherwise a chunk scan of the cell range (Dataset::ScanMatrix), where
+//    gene and value selections skip chunks by zone map.
+// Both the expression scan operator and the aggregate kernel read through it.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "slaf/dataset.h"
+#include "sql-lite/plan.h"
+
+namespace slaf::sql {
+
+// One block of selected nonzeros. Cell-major blocks (gene_rows false) hold
+// cells as rows: row r is cell first_row + r, or row_ids[r] when row_ids is
+// not empty; rows with row_ok[r] == 0 (when row_ok is not empty) are not
+// selected. Gene-major blocks hold genes as rows (row_ids) and cell ids as
+// column indices. Entries always satisfy the gene and value selections.
+struct SourceBlock {
+  CsrMatrix m;
+  bool gene_rows = false;
+  uint64_t first_row = 0;
+  std::vector<uint64_t> row_ids;
+  std::vector<uint8_t> row_ok;
+
+  uint64_t row_id(uint64_t r) const { return row_ids.empty() ? first_row + r : row_ids[r]; }
+  bool ok(uint64_t r) const { return row_ok.empty() || row_ok[r] != 0; }
+};
+
+class MatrixSource {
+ public:
+  // Reads the part `part` of `parts` of the selection (cell-range or cell-set
+  // split, for parallel kernels). `log` receives chunk counts as it goes.
+  static Result<std::unique_ptr<MatrixSource>> Open(const Dataset& ds, const ExprScanSpec& spec, int part, int parts,
+                                                    ExecContext::ScanLog* log);
+  virtual ~MatrixSource() = default;
+  virtual Result<bool> Next(SourceBlock* block) = 0;
+  // The path chosen, for EXPLAIN: "gene index", "cell lookup" or "chunk scan".
+  virtual const char* path() const = 0;
+  // Flushes chunk counts into the log.
+  virtual void Finish() = 0;
+};
+
+// Which path Open would choose.
+const char* ChoosePath(const Dataset& ds, const ExprScanSpec& spec);
+
+}  // namespace slaf::sql
