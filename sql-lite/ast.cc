@@ -95,144 +95,155 @@ std::string LiteralToString(const Literal& lit) {
   return out;
 }
 
-void Render(const Expr& e, int min_prec, std::string* out);
+// Appends expressions to `out`. The recursion (Render -> RenderBody ->
+// Render) is as deep as the tree (at most 1000 levels from the parser), so
+// the frames on that path avoid string temporaries; the constructs that need
+// them are in separate functions.
+class Printer {
+ public:
+  explicit Printer(std::string* out) : out_(*out) {}
 
-void RenderOrderItems(const std::vector<OrderItem>& items, std::string* out) {
-  for (size_t i = 0; i < items.size(); ++i) {
-    if (i) *out += ", ";
-    if (items[i].expr) Render(*items[i].expr, 0, out);
-    if (items[i].desc) *out += " DESC";
-    if (items[i].nulls == OrderItem::Nulls::kFirst) *out += " NULLS FIRST";
-    if (items[i].nulls == OrderItem::Nulls::kLast) *out += " NULLS LAST";
-  }
-}
-
-void RenderArg(const std::vector<ExprPtr>& args, size_t i, int min_prec, std::string* out) {
-  if (i < args.size() && args[i]) {
-    Render(*args[i], min_prec, out);
-  } else {
-    *out += "?";  // a malformed tree; print something rather than crash
-  }
-}
-
-void RenderBody(const Expr& e, std::string* out) {
-  switch (e.kind) {
-    case ExprKind::kLiteral:
-      *out += LiteralToString(e.literal);
-      return;
-    case ExprKind::kColumn:
-      if (!e.qualifier.empty()) *out += e.qualifier + ".";
-      *out += e.name;
-      return;
-    case ExprKind::kStar:
-      if (!e.qualifier.empty()) *out += e.qualifier + ".";
-      *out += "*";
-      return;
-    case ExprKind::kUnary:
-      if (e.op == "NOT") {
-        *out += "NOT ";
-        RenderArg(e.args, 0, kPrecNot, out);
-      } else {
-        *out += e.op;
-        RenderArg(e.args, 0, kPrecPrimary, out);
-      }
-      return;
-    case ExprKind::kBinary: {
-      const int p = BinaryPrec(e.op);
-      RenderArg(e.args, 0, p, out);
-      *out += " " + e.op + " ";
-      RenderArg(e.args, 1, p + 1, out);
+  void Render(const Expr* e, int min_prec) {
+    if (e == nullptr) {
+      out_ += '?';  // a malformed tree; print something rather than crash
       return;
     }
-    case ExprKind::kFunction:
-      *out += Lower(e.name);
-      *out += "(";
-      if (e.distinct) *out += "DISTINCT ";
-      if (e.star_arg) *out += "*";
-      for (size_t i = 0; i < e.args.size(); ++i) {
-        if (i) *out += ", ";
-        RenderArg(e.args, i, 0, out);
-      }
-      *out += ")";
-      if (e.over) {
-        *out += " OVER (";
-        if (!e.partition_by.empty()) {
-          *out += "PARTITION BY ";
-          for (size_t i = 0; i < e.partition_by.size(); ++i) {
-            if (i) *out += ", ";
-            RenderArg(e.partition_by, i, 0, out);
-          }
-        }
-        if (!e.window_order.empty()) {
-          if (!e.partition_by.empty()) *out += " ";
-          *out += "ORDER BY ";
-          RenderOrderItems(e.window_order, out);
-        }
-        *out += ")";
-      }
-      return;
-    case ExprKind::kCase:
-      *out += "CASE";
-      if (e.case_operand) {
-        *out += " ";
-        Render(*e.case_operand, 0, out);
-      }
-      for (const auto& [when, then] : e.whens) {
-        *out += " WHEN ";
-        if (when) Render(*when, 0, out);
-        *out += " THEN ";
-        if (then) Render(*then, 0, out);
-      }
-      if (e.else_expr) {
-        *out += " ELSE ";
-        Render(*e.else_expr, 0, out);
-      }
-      *out += " END";
-      return;
-    case ExprKind::kCast:
-      *out += "CAST(";
-      RenderArg(e.args, 0, 0, out);
-      *out += " AS " + e.cast_type + ")";
-      return;
-    case ExprKind::kInList:
-      RenderArg(e.args, 0, kPrecCompare, out);
-      *out += e.negated ? " NOT IN (" : " IN (";
-      for (size_t i = 1; i < e.args.size(); ++i) {
-        if (i > 1) *out += ", ";
-        RenderArg(e.args, i, 0, out);
-      }
-      *out += ")";
-      return;
-    case ExprKind::kInSubquery:
-      RenderArg(e.args, 0, kPrecCompare, out);
-      *out += e.negated ? " NOT IN (SELECT ...)" : " IN (SELECT ...)";
-      return;
-    case ExprKind::kBetween:
-      RenderArg(e.args, 0, kPrecCompare, out);
-      *out += e.negated ? " NOT BETWEEN " : " BETWEEN ";
-      RenderArg(e.args, 1, kPrecConcat, out);
-      *out += " AND ";
-      RenderArg(e.args, 2, kPrecConcat, out);
-      return;
-    case ExprKind::kIsNull:
-      RenderArg(e.args, 0, kPrecCompare, out);
-      *out += e.negated ? " IS NOT NULL" : " IS NULL";
-      return;
-    case ExprKind::kLike:
-      RenderArg(e.args, 0, kPrecCompare, out);
-      *out += e.negated ? " NOT LIKE " : " LIKE ";
-      RenderArg(e.args, 1, kPrecConcat, out);
-      return;
+    const bool parens = PrecOf(*e) < min_prec;
+    if (parens) out_ += '(';
+    RenderBody(*e);
+    if (parens) out_ += ')';
   }
-  *out += "?";
-}
 
-void Render(const Expr& e, int min_prec, std::string* out) {
-  const bool parens = PrecOf(e) < min_prec;
-  if (parens) *out += "(";
-  RenderBody(e, out);
-  if (parens) *out += ")";
-}
+ private:
+  void Arg(const Expr& e, size_t i, int min_prec) { Render(i < e.args.size() ? e.args[i].get() : nullptr, min_prec); }
+
+  void RenderBody(const Expr& e) {
+    switch (e.kind) {
+      case ExprKind::kLiteral: return Literal(e);
+      case ExprKind::kColumn:
+      case ExprKind::kStar:
+        if (!e.qualifier.empty()) {
+          out_ += e.qualifier;
+          out_ += '.';
+        }
+        if (e.kind == ExprKind::kStar) {
+          out_ += '*';
+        } else {
+          out_ += e.name;
+        }
+        return;
+      case ExprKind::kUnary:
+        if (e.op == "NOT") {
+          out_ += "NOT ";
+          return Arg(e, 0, kPrecNot);
+        }
+        out_ += e.op;
+        return Arg(e, 0, kPrecPrimary);
+      case ExprKind::kBinary: {
+        const int p = BinaryPrec(e.op);
+        Arg(e, 0, p);
+        out_ += ' ';
+        out_ += e.op;
+        out_ += ' ';
+        return Arg(e, 1, p + 1);
+      }
+      case ExprKind::kFunction: return Function(e);
+      case ExprKind::kCase: return Case(e);
+      case ExprKind::kCast:
+        out_ += "CAST(";
+        Arg(e, 0, 0);
+        out_ += " AS ";
+        out_ += e.cast_type;
+        out_ += ')';
+        return;
+      case ExprKind::kInList:
+        Arg(e, 0, kPrecCompare);
+        out_ += e.negated ? " NOT IN (" : " IN (";
+        for (size_t i = 1; i < e.args.size(); ++i) {
+          if (i > 1) out_ += ", ";
+          Arg(e, i, 0);
+        }
+        out_ += ')';
+        return;
+      case ExprKind::kInSubquery:
+        Arg(e, 0, kPrecCompare);
+        out_ += e.negated ? " NOT IN (SELECT ...)" : " IN (SELECT ...)";
+        return;
+      case ExprKind::kBetween:
+        Arg(e, 0, kPrecCompare);
+        out_ += e.negated ? " NOT BETWEEN " : " BETWEEN ";
+        Arg(e, 1, kPrecConcat);
+        out_ += " AND ";
+        return Arg(e, 2, kPrecConcat);
+      case ExprKind::kIsNull:
+        Arg(e, 0, kPrecCompare);
+        out_ += e.negated ? " IS NOT NULL" : " IS NULL";
+        return;
+      case ExprKind::kLike:
+        Arg(e, 0, kPrecCompare);
+        out_ += e.negated ? " NOT LIKE " : " LIKE ";
+        return Arg(e, 1, kPrecConcat);
+    }
+    out_ += '?';
+  }
+
+  [[gnu::noinline]] void Literal(const Expr& e) { out_ += LiteralToString(e.literal); }
+
+  [[gnu::noinline]] void Function(const Expr& e) {
+    out_ += Lower(e.name);
+    out_ += '(';
+    if (e.distinct) out_ += "DISTINCT ";
+    if (e.star_arg) out_ += '*';
+    for (size_t i = 0; i < e.args.size(); ++i) {
+      if (i) out_ += ", ";
+      Arg(e, i, 0);
+    }
+    out_ += ')';
+    if (!e.over) return;
+    out_ += " OVER (";
+    if (!e.partition_by.empty()) {
+      out_ += "PARTITION BY ";
+      for (size_t i = 0; i < e.partition_by.size(); ++i) {
+        if (i) out_ += ", ";
+        Render(e.partition_by[i].get(), 0);
+      }
+    }
+    if (!e.window_order.empty()) {
+      if (!e.partition_by.empty()) out_ += ' ';
+      out_ += "ORDER BY ";
+      for (size_t i = 0; i < e.window_order.size(); ++i) {
+        const OrderItem& o = e.window_order[i];
+        if (i) out_ += ", ";
+        Render(o.expr.get(), 0);
+        if (o.desc) out_ += " DESC";
+        if (o.nulls == OrderItem::Nulls::kFirst) out_ += " NULLS FIRST";
+        if (o.nulls == OrderItem::Nulls::kLast) out_ += " NULLS LAST";
+      }
+    }
+    out_ += ')';
+  }
+
+  [[gnu::noinline]] void Case(const Expr& e) {
+    out_ += "CASE";
+    if (e.case_operand) {
+      out_ += ' ';
+      Render(e.case_operand.get(), 0);
+    }
+    for (const auto& [when, then] : e.whens) {
+      out_ += " WHEN ";
+      Render(when.get(), 0);
+      out_ += " THEN ";
+      Render(then.get(), 0);
+    }
+    if (e.else_expr) {
+      out_ += " ELSE ";
+      Render(e.else_expr.get(), 0);
+    }
+    out_ += " END";
+  }
+
+  std::string& out_;
+};
 
 }  // namespace
 
@@ -241,7 +252,7 @@ std::string ExprToString(const Expr& e) {
   // as in SQLite and DuckDB; inside larger expressions the qualifier stays.
   if (e.kind == ExprKind::kColumn) return e.name;
   std::string out;
-  Render(e, 0, &out);
+  Printer(&out).Render(&e, 0);
   return out;
 }
 

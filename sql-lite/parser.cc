@@ -244,47 +244,53 @@ class Parser {
   }
 
   // ---- Queries ---------------------------------------------------------
+  //
+  // The functions on the recursion paths of nested queries (ParseQuery,
+  // ParseOperands, ParseCore, ParseFrom, ParseTableRef) fill objects in
+  // place instead of returning them in Results, and leave the clauses that
+  // don't recurse to separate functions, to keep each level's stack small.
 
   Result<QueryPtr> ParseQuery() {
     Nest nest(this);
     if (nest.too_deep()) return TooDeep();
     auto q = std::make_unique<Query>();
     q->pos = Cur().pos;
-    if (AcceptKw("WITH")) {
-      if (IsWord("recursive") && IsIdent(1)) return SqlError(Cur().pos, "WITH RECURSIVE is not supported");
-      do {
-        CommonTable ct;
-        ct.pos = Cur().pos;
-        SLAF_ASSIGN_OR_RETURN(ct.name, ExpectIdent("a name for the WITH query"));
-        SLAF_RETURN_IF_ERROR(ExpectKw("AS"));
-        const SourcePos open = Cur().pos;
-        SLAF_RETURN_IF_ERROR(ExpectOp("("));
-        if (!StartsQuery()) return Unexpected("SELECT");
-        SLAF_ASSIGN_OR_RETURN(ct.query, ParseQuery());
-        SLAF_RETURN_IF_ERROR(ExpectClose(open));
-        q->with.push_back(std::move(ct));
-      } while (AcceptOp(","));
-    }
+    if (IsKw("WITH")) SLAF_RETURN_IF_ERROR(ParseWith(q.get()));
+    QueryPtr lone;  // set when the query is a single parenthesized query
+    SLAF_RETURN_IF_ERROR(ParseOperands(q.get(), &lone));
+    SourcePos order_pos, limit_pos;
+    SLAF_RETURN_IF_ERROR(ParseOrderLimit(q.get(), &order_pos, &limit_pos));
+    if (lone) SLAF_RETURN_IF_ERROR(MergeLone(&q, std::move(lone), order_pos, limit_pos));
+    SLAF_RETURN_IF_ERROR(SealQuery(*q));
+    return q;
+  }
 
-    QueryPtr lone;  // the query is a single parenthesized query
+  // REQUIRES: the current token is WITH.
+  [[gnu::noinline]] Status ParseWith(Query* q) {
+    Advance();
+    if (IsWord("recursive") && IsIdent(1)) return SqlError(Cur().pos, "WITH RECURSIVE is not supported");
+    do {
+      CommonTable& ct = q->with.emplace_back();
+      ct.pos = Cur().pos;
+      SLAF_ASSIGN_OR_RETURN(ct.name, ExpectIdent("a name for the WITH query"));
+      SLAF_RETURN_IF_ERROR(ExpectKw("AS"));
+      const SourcePos open = Cur().pos;
+      SLAF_RETURN_IF_ERROR(ExpectOp("("));
+      if (!StartsQuery()) return Unexpected("SELECT");
+      SLAF_ASSIGN_OR_RETURN(ct.query, ParseQuery());
+      SLAF_RETURN_IF_ERROR(ExpectClose(open));
+    } while (AcceptOp(","));
+    return Status::OK();
+  }
+
+  // operand {UNION ALL operand}. A parenthesized first operand that is not
+  // followed by UNION goes to *lone.
+  [[gnu::noinline]] Status ParseOperands(Query* q, QueryPtr* lone) {
     while (true) {
       if (IsOp("(")) {
-        const SourcePos open = Cur().pos;
-        Advance();
-        if (!StartsQuery()) return Unexpected("SELECT");
-        SLAF_ASSIGN_OR_RETURN(QueryPtr inner, ParseQuery());
-        SLAF_RETURN_IF_ERROR(ExpectClose(open));
-        if (q->cores.empty() && !IsKw("UNION")) {
-          lone = std::move(inner);
-        } else {
-          if (!inner->with.empty() || !inner->order_by.empty() || inner->limit || inner->offset) {
-            return SqlError(open, "a parenthesized query in UNION ALL can't have WITH, ORDER BY or LIMIT");
-          }
-          for (SelectCore& c : inner->cores) q->cores.push_back(std::move(c));
-        }
+        SLAF_RETURN_IF_ERROR(ParseParenthesizedOperand(q, lone));
       } else if (IsKw("SELECT")) {
-        SLAF_ASSIGN_OR_RETURN(SelectCore core, ParseCore());
-        q->cores.push_back(std::move(core));
+        SLAF_RETURN_IF_ERROR(ParseCore(&q->cores.emplace_back()));
       } else {
         return Unexpected("SELECT");
       }
@@ -297,19 +303,37 @@ class Parser {
       if (IsKw("INTERSECT") || IsKw("EXCEPT")) {
         return SqlError(Cur().pos, Cur().text + " is not supported; only UNION ALL is supported");
       }
-      break;
+      return Status::OK();
     }
+  }
 
-    SourcePos order_pos;
+  // REQUIRES: the current token is '('.
+  [[gnu::noinline]] Status ParseParenthesizedOperand(Query* q, QueryPtr* lone) {
+    const SourcePos open = Cur().pos;
+    Advance();
+    if (!StartsQuery()) return Unexpected("SELECT");
+    SLAF_ASSIGN_OR_RETURN(QueryPtr inner, ParseQuery());
+    SLAF_RETURN_IF_ERROR(ExpectClose(open));
+    if (q->cores.empty() && !IsKw("UNION")) {
+      *lone = std::move(inner);
+      return Status::OK();
+    }
+    if (!inner->with.empty() || !inner->order_by.empty() || inner->limit || inner->offset) {
+      return SqlError(open, "a parenthesized query in UNION ALL can't have WITH, ORDER BY or LIMIT");
+    }
+    for (SelectCore& c : inner->cores) q->cores.push_back(std::move(c));
+    return Status::OK();
+  }
+
+  [[gnu::noinline]] Status ParseOrderLimit(Query* q, SourcePos* order_pos, SourcePos* limit_pos) {
     if (IsKw("ORDER")) {
-      order_pos = Cur().pos;
+      *order_pos = Cur().pos;
       Advance();
       SLAF_RETURN_IF_ERROR(ExpectKw("BY"));
       SLAF_ASSIGN_OR_RETURN(q->order_by, ParseOrderItems());
     }
-    SourcePos limit_pos;
     if (IsKw("LIMIT")) {
-      limit_pos = Cur().pos;
+      *limit_pos = Cur().pos;
       Advance();
       SLAF_ASSIGN_OR_RETURN(q->limit, ParseExpr());
       if (IsOp(",")) return SqlError(Cur().pos, "LIMIT a, b is not supported; use LIMIT n OFFSET m");
@@ -317,39 +341,40 @@ class Parser {
         SLAF_ASSIGN_OR_RETURN(q->offset, ParseExpr());
       }
     }
+    return Status::OK();
+  }
 
-    if (lone) {
-      // (query) [ORDER BY ...] [LIMIT ...]: merge into the inner query when
-      // the order of operations stays the same.
-      const bool inner_limited = lone->limit || lone->offset;
-      if (!q->order_by.empty()) {
-        if (!lone->order_by.empty() || inner_limited) {
-          return SqlError(order_pos, "ORDER BY after a parenthesized query that has its own ORDER BY or LIMIT is not supported");
-        }
-        lone->order_by = std::move(q->order_by);
+  // (query) [ORDER BY ...] [LIMIT ...]: the inner query, with the outer
+  // WITH, ORDER BY and LIMIT moved in when that keeps the meaning.
+  [[gnu::noinline]] Status MergeLone(QueryPtr* outer, QueryPtr lone, SourcePos order_pos, SourcePos limit_pos) {
+    Query& q = **outer;
+    const bool inner_limited = lone->limit || lone->offset;
+    if (!q.order_by.empty()) {
+      if (!lone->order_by.empty() || inner_limited) {
+        return SqlError(order_pos, "ORDER BY after a parenthesized query that has its own ORDER BY or LIMIT is not supported");
       }
-      if (q->limit) {
-        if (inner_limited) {
-          return SqlError(limit_pos, "LIMIT after a parenthesized query that has its own LIMIT is not supported");
-        }
-        lone->limit = std::move(q->limit);
-        lone->offset = std::move(q->offset);
-      }
-      if (!q->with.empty()) {
-        for (CommonTable& c : lone->with) q->with.push_back(std::move(c));
-        lone->with = std::move(q->with);
-      }
-      lone->pos = q->pos;
-      q = std::move(lone);
+      lone->order_by = std::move(q.order_by);
     }
-    SLAF_RETURN_IF_ERROR(SealQuery(*q));
-    return q;
+    if (q.limit) {
+      if (inner_limited) {
+        return SqlError(limit_pos, "LIMIT after a parenthesized query that has its own LIMIT is not supported");
+      }
+      lone->limit = std::move(q.limit);
+      lone->offset = std::move(q.offset);
+    }
+    if (!q.with.empty()) {
+      for (CommonTable& c : lone->with) q.with.push_back(std::move(c));
+      lone->with = std::move(q.with);
+    }
+    lone->pos = q.pos;
+    *outer = std::move(lone);
+    return Status::OK();
   }
 
   Result<std::vector<OrderItem>> ParseOrderItems() {
     std::vector<OrderItem> items;
     do {
-      OrderItem it;
+      OrderItem& it = items.emplace_back();
       SLAF_ASSIGN_OR_RETURN(it.expr, ParseExpr());
       if (AcceptKw("DESC")) {
         it.desc = true;
@@ -366,7 +391,6 @@ class Parser {
         }
         Advance();
       }
-      items.push_back(std::move(it));
     } while (AcceptOp(","));
     return items;
   }
@@ -374,7 +398,7 @@ class Parser {
   // After an item that may have taken an alias without AS: an identifier,
   // number or string here can't continue the query. If the alias looks like
   // a misspelled keyword ("FORM"), that is the error.
-  Status CheckAfterItem(const Token* implicit_alias, std::string_view expected) {
+  [[gnu::noinline]] Status CheckAfterItem(const Token* implicit_alias, std::string_view expected) {
     const TokenKind k = Cur().kind;
     const bool stray_by = IsKw("BY");  // "ODRER BY": the alias was meant as ORDER
     if (k != TokenKind::kIdentifier && k != TokenKind::kInteger && k != TokenKind::kFloat &&
@@ -391,77 +415,77 @@ class Parser {
     return Unexpected(expected);
   }
 
-  Result<SelectCore> ParseCore() {
-    SelectCore c;
-    c.pos = Cur().pos;
-    SLAF_RETURN_IF_ERROR(ExpectKw("SELECT"));
+  // REQUIRES: the current token is SELECT.
+  [[gnu::noinline]] Status ParseCore(SelectCore* c) {
+    c->pos = Cur().pos;
+    Advance();
     if (AcceptKw("DISTINCT")) {
-      c.distinct = true;
+      c->distinct = true;
     } else {
       AcceptKw("ALL");
     }
     const Token* alias = nullptr;
     do {
-      SelectItem it;
       alias = nullptr;
-      SLAF_RETURN_IF_ERROR(ParseSelectItem(&it, &alias));
-      c.items.push_back(std::move(it));
+      SLAF_RETURN_IF_ERROR(ParseSelectItem(&c->items.emplace_back(), &alias));
     } while (AcceptOp(","));
     SLAF_RETURN_IF_ERROR(CheckAfterItem(alias, "',' or FROM"));
-
-    if (AcceptKw("FROM")) {
-      const Token* table_alias = nullptr;
-      do {
-        SLAF_ASSIGN_OR_RETURN(TableRef r, ParseTableRef(&table_alias));
-        c.from.push_back(std::move(r));
-      } while (AcceptOp(","));
-      while (true) {
-        SLAF_RETURN_IF_ERROR(CheckAfterItem(table_alias, "JOIN, WHERE, GROUP BY, ORDER BY, LIMIT or end of query"));
-        table_alias = nullptr;
-        if (IsKw("JOIN") || IsKw("INNER")) {
-          JoinClause j;
-          j.pos = Cur().pos;
-          if (AcceptKw("INNER")) SLAF_RETURN_IF_ERROR(ExpectKw("JOIN"));
-          else Advance();
-          SLAF_ASSIGN_OR_RETURN(j.table, ParseTableRef(&table_alias));
-          if (IsKw("USING")) {
-            return SqlError(Cur().pos, "USING is not supported; only inner joins with ON are supported (JOIN t ON a.x = t.x)");
-          }
-          if (!IsKw("ON")) {
-            SLAF_RETURN_IF_ERROR(CheckAfterItem(table_alias, "ON"));
-            return Unexpected("ON");
-          }
-          Advance();
-          SLAF_ASSIGN_OR_RETURN(j.on, ParseExpr());
-          table_alias = nullptr;
-          c.joins.push_back(std::move(j));
-        } else if (IsKw("LEFT") || IsKw("RIGHT") || IsKw("FULL") || IsKw("OUTER")) {
-          return SqlError(Cur().pos, "outer joins (" + Cur().text +
-                                         ") are not supported; only inner joins are supported ([INNER] JOIN t ON ...)");
-        } else if (IsKw("CROSS") || IsKw("NATURAL")) {
-          return SqlError(Cur().pos, Cur().text + " JOIN is not supported; only inner joins are supported "
-                                                  "([INNER] JOIN t ON ..., or tables separated by ',')");
-        } else if (IsOp(",") && !c.joins.empty()) {
-          return SqlError(Cur().pos, "a table list with ',' must come before the JOINs; use JOIN ... ON here");
-        } else {
-          break;
-        }
-      }
-    }
+    if (AcceptKw("FROM")) SLAF_RETURN_IF_ERROR(ParseFrom(c));
     if (AcceptKw("WHERE")) {
-      SLAF_ASSIGN_OR_RETURN(c.where, ParseExpr());
+      SLAF_ASSIGN_OR_RETURN(c->where, ParseExpr());
     }
     if (AcceptKw("GROUP")) {
       SLAF_RETURN_IF_ERROR(ExpectKw("BY"));
       do {
-        SLAF_ASSIGN_OR_RETURN(ExprPtr e, ParseExpr());
-        c.group_by.push_back(std::move(e));
+        SLAF_ASSIGN_OR_RETURN(c->group_by.emplace_back(), ParseExpr());
       } while (AcceptOp(","));
     }
     if (AcceptKw("HAVING")) {
-      SLAF_ASSIGN_OR_RETURN(c.having, ParseExpr());
+      SLAF_ASSIGN_OR_RETURN(c->having, ParseExpr());
     }
-    return c;
+    return Status::OK();
+  }
+
+  // After FROM: table_ref {',' table_ref} {[INNER] JOIN table_ref ON expr}.
+  [[gnu::noinline]] Status ParseFrom(SelectCore* c) {
+    const Token* table_alias = nullptr;
+    do {
+      SLAF_RETURN_IF_ERROR(ParseTableRef(&c->from.emplace_back(), &table_alias));
+    } while (AcceptOp(","));
+    while (true) {
+      SLAF_RETURN_IF_ERROR(CheckAfterItem(table_alias, "JOIN, WHERE, GROUP BY, ORDER BY, LIMIT or end of query"));
+      table_alias = nullptr;
+      if (IsKw("JOIN") || IsKw("INNER")) {
+        JoinClause& j = c->joins.emplace_back();
+        j.pos = Cur().pos;
+        if (AcceptKw("INNER")) {
+          SLAF_RETURN_IF_ERROR(ExpectKw("JOIN"));
+        } else {
+          Advance();
+        }
+        SLAF_RETURN_IF_ERROR(ParseTableRef(&j.table, &table_alias));
+        if (IsKw("USING")) {
+          return SqlError(Cur().pos, "USING is not supported; only inner joins with ON are supported (JOIN t ON a.x = t.x)");
+        }
+        if (!IsKw("ON")) {
+          SLAF_RETURN_IF_ERROR(CheckAfterItem(table_alias, "ON"));
+          return Unexpected("ON");
+        }
+        Advance();
+        SLAF_ASSIGN_OR_RETURN(j.on, ParseExpr());
+        table_alias = nullptr;
+      } else if (IsKw("LEFT") || IsKw("RIGHT") || IsKw("FULL") || IsKw("OUTER")) {
+        return SqlError(Cur().pos, "outer joins (" + Cur().text +
+                                       ") are not supported; only inner joins are supported ([INNER] JOIN t ON ...)");
+      } else if (IsKw("CROSS") || IsKw("NATURAL")) {
+        return SqlError(Cur().pos, Cur().text + " JOIN is not supported; only inner joins are supported "
+                                                "([INNER] JOIN t ON ..., or tables separated by ',')");
+      } else if (IsOp(",") && !c->joins.empty()) {
+        return SqlError(Cur().pos, "a table list with ',' must come before the JOINs; use JOIN ... ON here");
+      } else {
+        return Status::OK();
+      }
+    }
   }
 
   // Sets *implicit_alias to the alias token when the alias had no AS.
@@ -480,147 +504,163 @@ class Parser {
       return Status::OK();
     }
     SLAF_ASSIGN_OR_RETURN(it->expr, ParseExpr());
+    return ParseAlias(&it->alias, implicit_alias);
+  }
+
+  // [AS] alias; sets *implicit_alias when there was no AS.
+  [[gnu::noinline]] Status ParseAlias(std::string* alias, const Token** implicit_alias) {
     if (AcceptKw("AS")) {
-      SLAF_ASSIGN_OR_RETURN(it->alias, ExpectIdent("an alias after AS"));
+      SLAF_ASSIGN_OR_RETURN(*alias, ExpectIdent("an alias after AS"));
     } else if (IsIdent()) {
       *implicit_alias = &Cur();
-      it->alias = Cur().text;
+      *alias = Cur().text;
       Advance();
     }
     return Status::OK();
   }
 
-  Result<TableRef> ParseTableRef(const Token** implicit_alias) {
-    TableRef r;
-    r.pos = Cur().pos;
+  [[gnu::noinline]] Status ParseTableRef(TableRef* r, const Token** implicit_alias) {
+    r->pos = Cur().pos;
     *implicit_alias = nullptr;
     if (IsOp("(")) {
       const SourcePos open = Cur().pos;
       Advance();
       if (!StartsQuery()) return Unexpected("SELECT (joins in parentheses are not supported)");
-      SLAF_ASSIGN_OR_RETURN(r.subquery, ParseQuery());
+      SLAF_ASSIGN_OR_RETURN(r->subquery, ParseQuery());
       SLAF_RETURN_IF_ERROR(ExpectClose(open));
     } else if (IsIdent()) {
-      r.name = Cur().text;
+      r->name = Cur().text;
       Advance();
       if (IsOp(".")) return SqlError(Cur().pos, "qualified table names (schema.table) are not supported");
       if (IsOp("(")) return SqlError(Cur().pos, "table functions are not supported");
     } else {
       return Unexpected("a table name or (SELECT ...)");
     }
-    if (AcceptKw("AS")) {
-      SLAF_ASSIGN_OR_RETURN(r.alias, ExpectIdent("an alias after AS"));
-    } else if (IsIdent()) {
-      *implicit_alias = &Cur();
-      r.alias = Cur().text;
-      Advance();
-    } else if (r.subquery) {
+    SLAF_RETURN_IF_ERROR(ParseAlias(&r->alias, implicit_alias));
+    if (r->subquery && r->alias.empty()) {
       return SqlError(Cur().pos, "a subquery in FROM needs an alias: (SELECT ...) AS name; found " +
                                      DescribeToken(Cur()));
     }
-    return r;
+    return Status::OK();
   }
 
   // ---- Expressions -----------------------------------------------------
+  //
+  // Precedence climbing: ParseExpr(min) parses an operand, then every binary
+  // or comparison operator binding at least as tightly as `min`. A nested
+  // parenthesis costs two stack frames (ParseExpr, ParsePrimary) instead of
+  // one per precedence level, and the rarely used constructs live in
+  // separate, not inlined functions so that these two frames stay small.
 
-  Result<ExprPtr> ParseExpr() { return ParseOr(); }
+  enum Prec : int {
+    kPrecOr = 1,
+    kPrecAnd = 2,
+    kPrecNot = 3,
+    kPrecCompare = 4,
+    kPrecConcat = 5,
+    kPrecAdd = 6,
+    kPrecMul = 7,
+    kPrecUnary = 8,
+  };
 
-  Result<ExprPtr> ParseOr() {
-    SLAF_ASSIGN_OR_RETURN(ExprPtr left, ParseAnd());
-    while (IsKw("OR")) {
-      const SourcePos pos = Cur().pos;
-      Advance();
-      SLAF_ASSIGN_OR_RETURN(ExprPtr right, ParseAnd());
-      SLAF_ASSIGN_OR_RETURN(left, MakeBinary("OR", pos, std::move(left), std::move(right)));
+  // The binary operator at the current token and its precedence, or 0.
+  int BinaryPrec() const {
+    const Token& t = Cur();
+    if (t.kind == TokenKind::kKeyword) {
+      if (t.text == "OR") return kPrecOr;
+      if (t.text == "AND") return kPrecAnd;
+      if (t.text == "IS" || t.text == "IN" || t.text == "BETWEEN" || t.text == "LIKE") return kPrecCompare;
+      if (t.text == "NOT" && (IsKw("IN", 1) || IsKw("BETWEEN", 1) || IsKw("LIKE", 1))) return kPrecCompare;
+      return 0;
     }
-    return left;
+    if (t.kind != TokenKind::kOperator) return 0;
+    const std::string& s = t.text;
+    if (s == "=" || s == "==" || s == "<>" || s == "!=" || s == "<" || s == "<=" || s == ">" || s == ">=") {
+      return kPrecCompare;
+    }
+    if (s == "||") return kPrecConcat;
+    if (s == "+" || s == "-") return kPrecAdd;
+    if (s == "*" || s == "/" || s == "%") return kPrecMul;
+    return 0;
   }
 
-  Result<ExprPtr> ParseAnd() {
-    SLAF_ASSIGN_OR_RETURN(ExprPtr left, ParseNot());
-    while (IsKw("AND")) {
-      const SourcePos pos = Cur().pos;
-      Advance();
-      SLAF_ASSIGN_OR_RETURN(ExprPtr right, ParseNot());
-      SLAF_ASSIGN_OR_RETURN(left, MakeBinary("AND", pos, std::move(left), std::move(right)));
+  Result<ExprPtr> ParseExpr(int min_prec = kPrecOr) {
+    ExprPtr left;
+    if (min_prec <= kPrecNot && IsKw("NOT")) {
+      SLAF_ASSIGN_OR_RETURN(left, ParsePrefix(kPrecNot));
+    } else if (IsOp("-") || IsOp("+")) {
+      SLAF_ASSIGN_OR_RETURN(left, ParsePrefix(kPrecUnary));
+    } else {
+      SLAF_ASSIGN_OR_RETURN(left, ParsePrimary());
     }
-    return left;
+    while (true) {
+      const int p = BinaryPrec();
+      if (p == 0 || p < min_prec) return left;
+      // Comparisons, IS, IN, BETWEEN and LIKE are left-associative, like the
+      // arithmetic operators: a = b = c is (a = b) = c.
+      SLAF_ASSIGN_OR_RETURN(left, ParseInfix(std::move(left), p));
+    }
   }
 
-  Result<ExprPtr> ParseNot() {
-    if (!IsKw("NOT")) return ParseComparison();
+  // NOT x or -x / +x: the operand binds at `prec` (NOT a = b is NOT (a = b);
+  // -a * b is (-a) * b). -<number> folds to a negative literal, which is how
+  // INT64_MIN is written.
+  [[gnu::noinline]] Result<ExprPtr> ParsePrefix(int prec) {
     Nest nest(this);
     if (nest.too_deep()) return TooDeep();
-    ExprPtr e = Make(ExprKind::kUnary, Cur().pos);
-    e->op = "NOT";
+    const Token& op = Cur();
     Advance();
-    SLAF_ASSIGN_OR_RETURN(ExprPtr arg, ParseNot());
+    if (op.text == "-" && (Cur().kind == TokenKind::kInteger || Cur().kind == TokenKind::kFloat)) {
+      ExprPtr e = NumberLiteral(Cur(), /*negate=*/true, op.pos);
+      Advance();
+      return e;
+    }
+    ExprPtr e = Make(ExprKind::kUnary, op.pos);
+    e->op = op.text;
+    SLAF_ASSIGN_OR_RETURN(ExprPtr arg, ParseExpr(prec));
     e->args.push_back(std::move(arg));
     return Seal(std::move(e));
   }
 
-  static bool IsComparisonOp(const Token& t) {
-    if (t.kind != TokenKind::kOperator) return false;
-    const std::string& s = t.text;
-    return s == "=" || s == "==" || s == "<>" || s == "!=" || s == "<" || s == "<=" || s == ">" || s == ">=";
-  }
-
-  Result<ExprPtr> ParseComparison() {
-    SLAF_ASSIGN_OR_RETURN(ExprPtr left, ParseConcat());
-    while (true) {
-      if (IsComparisonOp(Cur())) {
-        std::string op = Cur().text;
-        if (op == "==") op = "=";
-        if (op == "!=") op = "<>";
-        const SourcePos pos = Cur().pos;
-        Advance();
-        SLAF_ASSIGN_OR_RETURN(ExprPtr right, ParseConcat());
-        SLAF_ASSIGN_OR_RETURN(left, MakeBinary(std::move(op), pos, std::move(left), std::move(right)));
-        continue;
-      }
-      if (IsKw("IS")) {
-        Advance();
-        ExprPtr e = Make(ExprKind::kIsNull, left->pos);
-        e->negated = AcceptKw("NOT");
-        if (!AcceptKw("NULL")) return Unexpected(e->negated ? "NULL after IS NOT" : "NULL or NOT NULL after IS");
-        e->args.push_back(std::move(left));
-        SLAF_ASSIGN_OR_RETURN(left, Seal(std::move(e)));
-        continue;
-      }
-      bool negated = false;
-      if (IsKw("NOT") && (IsKw("IN", 1) || IsKw("BETWEEN", 1) || IsKw("LIKE", 1))) {
-        negated = true;
-        Advance();
-      }
-      if (IsKw("IN")) {
-        SLAF_ASSIGN_OR_RETURN(left, ParseIn(std::move(left), negated));
-      } else if (IsKw("BETWEEN")) {
-        Advance();
-        ExprPtr e = Make(ExprKind::kBetween, left->pos);
-        e->negated = negated;
-        e->args.push_back(std::move(left));
-        SLAF_ASSIGN_OR_RETURN(ExprPtr lo, ParseConcat());
-        SLAF_RETURN_IF_ERROR(ExpectKw("AND"));
-        SLAF_ASSIGN_OR_RETURN(ExprPtr hi, ParseConcat());
-        e->args.push_back(std::move(lo));
-        e->args.push_back(std::move(hi));
-        SLAF_ASSIGN_OR_RETURN(left, Seal(std::move(e)));
-      } else if (IsKw("LIKE")) {
-        Advance();
-        ExprPtr e = Make(ExprKind::kLike, left->pos);
-        e->negated = negated;
-        e->args.push_back(std::move(left));
-        SLAF_ASSIGN_OR_RETURN(ExprPtr pattern, ParseConcat());
-        e->args.push_back(std::move(pattern));
-        SLAF_ASSIGN_OR_RETURN(left, Seal(std::move(e)));
-      } else {
-        return left;
-      }
+  // The operator at the current token (of precedence `prec`) and its right
+  // side, applied to `left`.
+  [[gnu::noinline]] Result<ExprPtr> ParseInfix(ExprPtr left, int prec) {
+    const Token& op = Cur();
+    if (prec != kPrecCompare || op.kind == TokenKind::kOperator) {
+      std::string name = op.text;
+      if (name == "==") name = "=";
+      if (name == "!=") name = "<>";
+      Advance();
+      SLAF_ASSIGN_OR_RETURN(ExprPtr right, ParseExpr(prec + 1));
+      return MakeBinary(std::move(name), op.pos, std::move(left), std::move(right));
     }
+    if (AcceptKw("IS")) {
+      ExprPtr e = Make(ExprKind::kIsNull, left->pos);
+      e->negated = AcceptKw("NOT");
+      if (!AcceptKw("NULL")) return Unexpected(e->negated ? "NULL after IS NOT" : "NULL or NOT NULL after IS");
+      e->args.push_back(std::move(left));
+      return Seal(std::move(e));
+    }
+    const bool negated = AcceptKw("NOT");
+    if (IsKw("IN")) return ParseIn(std::move(left), negated);
+    ExprPtr e = Make(IsKw("LIKE") ? ExprKind::kLike : ExprKind::kBetween, left->pos);
+    Advance();
+    e->negated = negated;
+    e->args.push_back(std::move(left));
+    // The operands bind tighter than comparisons: x BETWEEN 1 AND 2 AND y
+    // is (x BETWEEN 1 AND 2) AND y.
+    SLAF_ASSIGN_OR_RETURN(ExprPtr arg, ParseExpr(kPrecConcat));
+    e->args.push_back(std::move(arg));
+    if (e->kind == ExprKind::kBetween) {
+      SLAF_RETURN_IF_ERROR(ExpectKw("AND"));
+      SLAF_ASSIGN_OR_RETURN(ExprPtr hi, ParseExpr(kPrecConcat));
+      e->args.push_back(std::move(hi));
+    }
+    return Seal(std::move(e));
   }
 
   // REQUIRES: the current token is IN.
-  Result<ExprPtr> ParseIn(ExprPtr left, bool negated) {
+  [[gnu::noinline]] Result<ExprPtr> ParseIn(ExprPtr left, bool negated) {
     Advance();
     Nest nest(this);
     if (nest.too_deep()) return TooDeep();
@@ -642,41 +682,6 @@ class Parser {
     return Seal(std::move(e));
   }
 
-  Result<ExprPtr> ParseConcat() {
-    SLAF_ASSIGN_OR_RETURN(ExprPtr left, ParseAdditive());
-    while (IsOp("||")) {
-      const SourcePos pos = Cur().pos;
-      Advance();
-      SLAF_ASSIGN_OR_RETURN(ExprPtr right, ParseAdditive());
-      SLAF_ASSIGN_OR_RETURN(left, MakeBinary("||", pos, std::move(left), std::move(right)));
-    }
-    return left;
-  }
-
-  Result<ExprPtr> ParseAdditive() {
-    SLAF_ASSIGN_OR_RETURN(ExprPtr left, ParseMultiplicative());
-    while (IsOp("+") || IsOp("-")) {
-      std::string op = Cur().text;
-      const SourcePos pos = Cur().pos;
-      Advance();
-      SLAF_ASSIGN_OR_RETURN(ExprPtr right, ParseMultiplicative());
-      SLAF_ASSIGN_OR_RETURN(left, MakeBinary(std::move(op), pos, std::move(left), std::move(right)));
-    }
-    return left;
-  }
-
-  Result<ExprPtr> ParseMultiplicative() {
-    SLAF_ASSIGN_OR_RETURN(ExprPtr left, ParseUnary());
-    while (IsOp("*") || IsOp("/") || IsOp("%")) {
-      std::string op = Cur().text;
-      const SourcePos pos = Cur().pos;
-      Advance();
-      SLAF_ASSIGN_OR_RETURN(ExprPtr right, ParseUnary());
-      SLAF_ASSIGN_OR_RETURN(left, MakeBinary(std::move(op), pos, std::move(left), std::move(right)));
-    }
-    return left;
-  }
-
   static ExprPtr NumberLiteral(const Token& t, bool negate, SourcePos pos) {
     ExprPtr e = Make(ExprKind::kLiteral, pos);
     constexpr uint64_t kMax = static_cast<uint64_t>(std::numeric_limits<int64_t>::max());
@@ -694,25 +699,6 @@ class Parser {
     return e;
   }
 
-  Result<ExprPtr> ParseUnary() {
-    if (!IsOp("-") && !IsOp("+")) return ParsePrimary();
-    Nest nest(this);
-    if (nest.too_deep()) return TooDeep();
-    const Token& op = Cur();
-    Advance();
-    // -3 is the literal -3 (this is how INT64_MIN is written).
-    if (op.text == "-" && (Cur().kind == TokenKind::kInteger || Cur().kind == TokenKind::kFloat)) {
-      ExprPtr e = NumberLiteral(Cur(), /*negate=*/true, op.pos);
-      Advance();
-      return e;
-    }
-    ExprPtr e = Make(ExprKind::kUnary, op.pos);
-    e->op = op.text;
-    SLAF_ASSIGN_OR_RETURN(ExprPtr arg, ParseUnary());
-    e->args.push_back(std::move(arg));
-    return Seal(std::move(e));
-  }
-
   Result<ExprPtr> ParsePrimary() {
     const Token& t = Cur();
     switch (t.kind) {
@@ -728,7 +714,7 @@ class Parser {
         Advance();
         return e;
       }
-      case TokenKind::kKeyword: {
+      case TokenKind::kKeyword:
         if (t.text == "NULL" || t.text == "TRUE" || t.text == "FALSE") {
           ExprPtr e = Make(ExprKind::kLiteral, t.pos);
           if (t.text == "NULL") {
@@ -741,44 +727,48 @@ class Parser {
         }
         if (t.text == "CASE") return ParseCase();
         if (t.text == "CAST") return ParseCast();
-        return Unexpected("an expression");
-      }
-      case TokenKind::kIdentifier: {
+        break;
+      case TokenKind::kIdentifier:
         if (IsOp("(", 1)) return ParseFunction();
-        ExprPtr e = Make(ExprKind::kColumn, t.pos);
-        if (IsOp(".", 1)) {
-          if (IsOp("*", 2)) {
-            return SqlError(t.pos, "'" + t.text + ".*' is only allowed in the select list");
-          }
-          e->qualifier = t.text;
-          Advance();
-          Advance();
-          if (!IsIdent()) return Unexpected("a column name after '" + e->qualifier + ".'");
-        }
-        e->name = Cur().text;
-        Advance();
-        return e;
-      }
-      case TokenKind::kOperator: {
-        if (t.text != "(") return Unexpected("an expression");
-        Nest nest(this);
-        if (nest.too_deep()) return TooDeep();
-        const SourcePos open = t.pos;
-        Advance();
-        if (IsKw("SELECT") || IsKw("WITH")) {
-          return SqlError(open, "scalar subqueries are not supported; use IN (SELECT ...) or a join");
-        }
-        SLAF_ASSIGN_OR_RETURN(ExprPtr e, ParseExpr());
-        SLAF_RETURN_IF_ERROR(ExpectClose(open));
-        return e;
-      }
-      case TokenKind::kEnd: return Unexpected("an expression");
+        return ParseColumn();
+      case TokenKind::kOperator:
+        if (t.text == "(") return ParseParenthesized();
+        break;
+      case TokenKind::kEnd: break;
     }
     return Unexpected("an expression");
   }
 
+  [[gnu::noinline]] Result<ExprPtr> ParseColumn() {
+    const Token& t = Cur();
+    ExprPtr e = Make(ExprKind::kColumn, t.pos);
+    if (IsOp(".", 1)) {
+      if (IsOp("*", 2)) return SqlError(t.pos, "'" + t.text + ".*' is only allowed in the select list");
+      e->qualifier = t.text;
+      Advance();
+      Advance();
+      if (!IsIdent()) return Unexpected("a column name after '" + e->qualifier + ".'");
+    }
+    e->name = Cur().text;
+    Advance();
+    return e;
+  }
+
+  [[gnu::noinline]] Result<ExprPtr> ParseParenthesized() {
+    Nest nest(this);
+    if (nest.too_deep()) return TooDeep();
+    const SourcePos open = Cur().pos;
+    Advance();
+    if (IsKw("SELECT") || IsKw("WITH")) {
+      return SqlError(open, "scalar subqueries are not supported; use IN (SELECT ...) or a join");
+    }
+    SLAF_ASSIGN_OR_RETURN(ExprPtr e, ParseExpr());
+    SLAF_RETURN_IF_ERROR(ExpectClose(open));
+    return e;
+  }
+
   // REQUIRES: identifier followed by '('.
-  Result<ExprPtr> ParseFunction() {
+  [[gnu::noinline]] Result<ExprPtr> ParseFunction() {
     Nest nest(this);
     if (nest.too_deep()) return TooDeep();
     ExprPtr e = Make(ExprKind::kFunction, Cur().pos);
@@ -829,7 +819,7 @@ class Parser {
     return Seal(std::move(e));
   }
 
-  Result<ExprPtr> ParseCase() {
+  [[gnu::noinline]] Result<ExprPtr> ParseCase() {
     Nest nest(this);
     if (nest.too_deep()) return TooDeep();
     ExprPtr e = Make(ExprKind::kCase, Cur().pos);
@@ -851,7 +841,7 @@ class Parser {
     return Seal(std::move(e));
   }
 
-  Result<ExprPtr> ParseCast() {
+  [[gnu::noinline]] Result<ExprPtr> ParseCast() {
     Nest nest(this);
     if (nest.too_deep()) return TooDeep();
     ExprPtr e = Make(ExprKind::kCast, Cur().pos);
