@@ -253,6 +253,7 @@ class DatasetImpl final : public Dataset {
       SLAF_ASSIGN_OR_RETURN(std::shared_ptr<SegmentReader> r, Segment(ref, mx->value_type));
       for (const ChunkInfo& c : r->info().chunks) {
         ++t.chunks;
+        t.chunk_first_cell.push_back(ref.first_cell + c.first_row);
         if (c.nnz == 0) continue;
         t.nnz += c.nnz;
         t.sum += c.sum;
@@ -803,6 +804,10 @@ class MatrixScannerImpl final : public MatrixScanner {
       cur_.reset();
       ++seg_;
     }
+  }
+  const std::vector<uint32_t>& stored_to_original() const override {
+    static const std::vector<uint32_t> kIdentity;
+    return reader_ ? reader_->info().stored_to_original : kIdentity;
   }
   ScanStats stats() const override {
     ScanStats s = done_;

@@ -469,7 +469,7 @@ class SegmentScannerImpl final : public SegmentScanner {
       block->counts.clear();
       block->floats.clear();
     }
-    if (info.permuted && opt_.want_indices) {
+    if (info.permuted && opt_.want_indices && opt_.original_ids) {
       if (opt_.sorted_indices) {
         RestoreOrder(info.stored_to_original, 0, block);
       } else {

@@ -86,13 +86,18 @@ bool Like(std::string_view s, std::string_view p) {
   return pi == p.size();
 }
 
-// ROUND(x, n) half away from zero on the exact binary value, as SQLite does.
+// ROUND(x, n) as SQLite does it: half away from zero on the value's
+// 15-significant-digit decimal form, so ROUND(2.675, 2) is 2.68 although the
+// double 2.675 is slightly below it.
 double RoundTo(double x, int64_t n) {
   if (!std::isfinite(x)) return x;
   if (n <= 0) return std::round(x);
   if (n > 30) return x;
+  const double ax = std::fabs(x);
+  const int mag = ax > 0 ? static_cast<int>(std::floor(std::log10(ax))) : 0;
+  const int prec = std::clamp(14 - mag, static_cast<int>(n) + 1, 60);
   char buf[512];
-  std::snprintf(buf, sizeof buf, "%.60f", std::fabs(x));  // exact decimal expansion
+  std::snprintf(buf, sizeof buf, "%.*f", prec, ax);
   std::string s(buf);
   const size_t dot = s.find('.');
   std::string digits = s.substr(0, dot) + s.substr(dot + 1, static_cast<size_t>(n));

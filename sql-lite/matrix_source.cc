@@ -64,6 +64,7 @@ class GeneIndexSource final : public MatrixSource {
     done_ = true;
     SLAF_ASSIGN_OR_RETURN(block->m, ds_.ReadGenes(genes_, spec_.layer));
     block->gene_rows = true;
+    block->stored_to_original = nullptr;
     block->first_row = 0;
     block->row_ids.assign(genes_.begin(), genes_.end());
     block->row_ok.clear();
@@ -114,6 +115,7 @@ class CellLookupSource final : public MatrixSource {
     }
     if (HasValueRange(spec_)) FilterEntries(&block->m, spec_.value_min, spec_.value_max, nullptr);
     block->gene_rows = false;
+    block->stored_to_original = nullptr;
     block->row_ids.assign(cells.begin(), cells.end());
     block->row_ok.clear();
     log_->entries += block->m.nnz();
@@ -158,8 +160,21 @@ class ChunkScanSource final : public MatrixSource {
     lo_ = lo;
     const uint64_t n = hi - lo;
     ScanOptions so;
-    so.row_begin = lo + n * static_cast<uint64_t>(part) / static_cast<uint64_t>(parts);
-    so.row_end = lo + n * static_cast<uint64_t>(part + 1) / static_cast<uint64_t>(parts);
+    so.row_begin = lo;
+    so.row_end = hi;
+    if (parts > 1) {
+      // Split at chunk starts so that no chunk is decoded by two threads.
+      SLAF_ASSIGN_OR_RETURN(MatrixTotals t, ds_.Totals(spec_.layer));
+      auto cut = [&](int p) -> uint64_t {
+        if (p == 0) return lo;
+        if (p == parts) return hi;
+        const uint64_t target = lo + n * static_cast<uint64_t>(p) / static_cast<uint64_t>(parts);
+        auto it = std::lower_bound(t.chunk_first_cell.begin(), t.chunk_first_cell.end(), target);
+        return it == t.chunk_first_cell.end() ? hi : std::clamp(*it, lo, hi);
+      };
+      so.row_begin = cut(part);
+      so.row_end = cut(part + 1);
+    }
     if (so.row_begin >= so.row_end) {
       empty_ = true;
       return Status::OK();
@@ -167,6 +182,7 @@ class ChunkScanSource final : public MatrixSource {
     so.want_indices = spec_.need_gene_ids || spec_.has_genes;
     so.want_values = spec_.need_values || HasValueRange(spec_);
     so.sorted_indices = false;  // row order of entries is not part of SQL results
+    so.original_ids = !spec_.stored_ids_ok;
     so.value_min = spec_.value_min;
     so.value_max = spec_.value_max;
     if (spec_.has_genes) so.columns = spec_.genes;
@@ -182,6 +198,7 @@ class ChunkScanSource final : public MatrixSource {
     block->first_row = first;
     block->row_ids.clear();
     block->row_ok.clear();
+    block->stored_to_original = spec_.stored_ids_ok ? &scan_->stored_to_original() : nullptr;
     if (!ok_.empty()) {
       block->row_ok.assign(ok_.begin() + static_cast<std::ptrdiff_t>(first - lo_),
                            ok_.begin() + static_cast<std::ptrdiff_t>(first - lo_ + block->m.n_rows));

@@ -30,6 +30,9 @@ struct SourceBlock {
   uint64_t first_row = 0;
   std::vector<uint64_t> row_ids;
   std::vector<uint8_t> row_ok;
+  // Non-null when the column indices are the segment's stored ids (spec
+  // stored_ids_ok): *stored_to_original maps them (empty = identity).
+  const std::vector<uint32_t>* stored_to_original = nullptr;
 
   uint64_t row_id(uint64_t r) const { return row_ids.empty() ? first_row + r : row_ids[r]; }
   bool ok(uint64_t r) const { return row_ok.empty() || row_ok[r] != 0; }

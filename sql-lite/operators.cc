@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cmath>
 #include <numeric>
+#include <utility>
 #include <thread>
 #include <unordered_map>
 #include <unordered_set>
@@ -456,6 +457,9 @@ class ExprAggOp final : public Operator {
     const Dataset& ds = *ctx_->ds;
     SLAF_RETURN_IF_ERROR(ApplyRestrictions(*node_, ctx_, this));
     const ExprAggSpec& f = node_->agg_spec;
+    spec_.need_gene_ids = f.axis == ExprAggSpec::Axis::kGene;
+    spec_.need_values = f.want_sum || f.want_minmax || f.want_sumsq;
+    spec_.stored_ids_ok = f.axis == ExprAggSpec::Axis::kGene;
     const size_t width = f.axis == ExprAggSpec::Axis::kGene ? ds.n_genes() : f.axis == ExprAggSpec::Axis::kCell ? ds.n_cells() : 1;
     log_ = &ctx_->scans.emplace_back();
     node_->scan_log = static_cast<int>(ctx_->scans.size() - 1);
@@ -522,14 +526,46 @@ class ExprAggOp final : public Operator {
     SLAF_ASSIGN_OR_RETURN(std::unique_ptr<MatrixSource> src, MatrixSource::Open(*ctx_->ds, spec_, part, parts, log));
     const ExprAggSpec& f = node_->agg_spec;
     SourceBlock b;
+    // Per gene over cell rows, entries are accumulated by the segment's
+    // stored gene id and folded into original ids when the segment changes:
+    // no per-entry id mapping.
+    Acc stored;
+    const std::vector<uint32_t>* perm = nullptr;
     while (true) {
       SLAF_ASSIGN_OR_RETURN(bool more, src->Next(&b));
       if (!more) break;
-      if (b.m.value_type == ValueType::kUInt32) Accumulate(b, b.m.counts.data(), f, a);
-      else Accumulate(b, b.m.floats.data(), f, a);
+      Acc* into = a;
+      if (b.stored_to_original && !b.stored_to_original->empty()) {
+        if (perm != b.stored_to_original) {
+          if (perm) Fold(*perm, &stored, a);
+          else stored.Init(a->cnt.size(), f, spec_.is_int);
+          perm = b.stored_to_original;
+        }
+        into = &stored;
+      }
+      if (b.m.value_type == ValueType::kUInt32) Accumulate(b, b.m.counts.data(), f, into);
+      else Accumulate(b, b.m.floats.data(), f, into);
     }
+    if (perm) Fold(*perm, &stored, a);
     src->Finish();
     return Status::OK();
+  }
+
+  // Adds `from` (indexed by stored id) into `to` (original ids); resets `from`.
+  static void Fold(const std::vector<uint32_t>& perm, Acc* from, Acc* to) {
+    for (size_t s = 0; s < perm.size() && s < from->cnt.size(); ++s) {
+      if (from->cnt[s] == 0) continue;
+      const uint32_t g = perm[s];
+      to->cnt[g] += from->cnt[s];
+      from->cnt[s] = 0;
+      if (!to->sum.empty()) to->sum[g] += std::exchange(from->sum[s], 0.0);
+      if (!to->mn.empty()) {
+        to->mn[g] = std::min(to->mn[g], std::exchange(from->mn[s], INFINITY));
+        to->mx[g] = std::max(to->mx[g], std::exchange(from->mx[s], -INFINITY));
+      }
+      if (!to->sumsq.empty()) to->sumsq[g] += std::exchange(from->sumsq[s], 0.0);
+      if (!to->isumsq.empty()) to->isumsq[g] += std::exchange(from->isumsq[s], 0);
+    }
   }
 
   template <typename T>

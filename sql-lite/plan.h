@@ -95,6 +95,8 @@ struct ExprScanSpec {
   // Streams the consumer needs decoded (projection pushdown).
   bool need_gene_ids = true;
   bool need_values = true;
+  // The consumer maps stored gene ids itself (SourceBlock::stored_to_original).
+  bool stored_ids_ok = false;
   // Selections known only at run time: filled before the scan opens by a
   // join's build side or an IN (subquery) (sideways information passing).
   std::vector<std::string> pushed;  // descriptions for EXPLAIN

@@ -109,6 +109,9 @@ class MatrixScanner {
   // the dataset cell id of block row 0. Rows of chunks that a gene or value
   // selection skips are not returned; rows of chunks read may be empty.
   virtual Result<bool> Next(CsrMatrix* block, uint64_t* first_cell) = 0;
+  // With ScanOptions::original_ids false: the stored-to-original gene map of
+  // the segment the last block came from (empty = identity).
+  virtual const std::vector<uint32_t>& stored_to_original() const = 0;
   // Summed over the segments scanned so far.
   virtual ScanStats stats() const = 0;
 };
@@ -119,6 +122,9 @@ struct MatrixTotals {
   uint64_t chunks = 0;
   double sum = 0;
   double min = 0, max = 0;  // over the nonzeros; 0 when nnz == 0
+  // Dataset cell id of each chunk's first row, ascending: where parallel
+  // scans split a cell range without sharing a chunk.
+  std::vector<uint64_t> chunk_first_cell;
 };
 
 // Integrity report of `slaf verify`.

@@ -153,6 +153,10 @@ struct ScanOptions {
   bool want_indices = true;            // decode column ids
   bool want_values = true;             // decode values
   bool sorted_indices = true;          // re-sort rows of permuted files
+  // false: return the file's stored column ids (§4.4) without mapping them
+  // to original ids; the caller maps them (SegmentInfo::stored_to_original),
+  // e.g. once per gene after accumulating per stored id.
+  bool original_ids = true;
   // Keep only entries with a value in [value_min, value_max]; chunks whose
   // zone map rules out every value in the range are skipped unread.
   double value_min = -1.0 / 0.0;
