@@ -244,6 +244,7 @@ class DatasetImpl final : public Dataset {
   Result<CsrMatrix> ReadGenes(std::span<const uint32_t> genes, const std::string& layer) const override;
 
   Result<std::unique_ptr<MatrixScanner>> ScanMatrix(const ScanOptions& options, const std::string& layer) const override;
+  Result<std::unique_ptr<MatrixScanner>> ScanGeneIndex(const ScanOptions& options, const std::string& layer) const override;
 
   Result<MatrixTotals> Totals(const std::string& layer) const override {
     SLAF_ASSIGN_OR_RETURN(const MatrixEntry* mx, Matrix(layer));
@@ -766,34 +767,50 @@ Result<AxisStats> DatasetImpl::Stats(std::span<const uint64_t> cells, const std:
 
 // ---- scans
 
+// Scans a row range across a list of segments that tile the rows: the
+// cell-major segments (rows = cells) or the gene index (rows = genes).
 class MatrixScannerImpl final : public MatrixScanner {
  public:
-  MatrixScannerImpl(const DatasetImpl* ds, const MatrixEntry* mx, ScanOptions o, std::function<Result<std::shared_ptr<SegmentReader>>(size_t)> open)
-      : ds_(ds), mx_(mx), o_(std::move(o)), open_(std::move(open)) {
-    seg_ = o_.row_begin < ds_->n_cells() ? SegmentOf(*mx_, o_.row_begin) : mx_->segments.size();
-  }
-  static size_t SegmentOf(const MatrixEntry& mx, uint64_t cell) {
-    auto it = std::upper_bound(mx.segments.begin(), mx.segments.end(), cell,
-                               [](uint64_t c, const SegmentRef& s) { return c < s.first_cell; });
-    return static_cast<size_t>(it - mx.segments.begin()) - 1;
+  struct Part {
+    uint64_t first = 0, n = 0;
+  };
+  MatrixScannerImpl(std::vector<Part> parts, uint64_t total_rows, ScanOptions o,
+                    std::function<Result<std::shared_ptr<SegmentReader>>(size_t)> open)
+      : parts_(std::move(parts)), total_(total_rows), o_(std::move(o)), open_(std::move(open)) {
+    auto it = std::upper_bound(parts_.begin(), parts_.end(), o_.row_begin, [](uint64_t c, const Part& p) { return c < p.first; });
+    seg_ = o_.row_begin < total_ && it != parts_.begin() ? static_cast<size_t>(it - parts_.begin()) - 1 : parts_.size();
   }
   Result<bool> Next(CsrMatrix* block, uint64_t* first_cell) override {
-    const uint64_t end = std::min<uint64_t>(o_.row_end, ds_->n_cells());
+    const uint64_t end = std::min<uint64_t>(o_.row_end, total_);
     while (true) {
       if (!cur_) {
-        if (seg_ >= mx_->segments.size() || o_.row_begin >= end) return false;
-        const SegmentRef& ref = mx_->segments[seg_];
-        if (ref.first_cell >= end) return false;
-        SLAF_ASSIGN_OR_RETURN(reader_, open_(seg_));
+        if (seg_ >= parts_.size() || o_.row_begin >= end) return false;
+        const Part& ref = parts_[seg_];
+        if (ref.first >= end) return false;
+        if (ref.n == 0) {
+          ++seg_;
+          continue;
+        }
         ScanOptions so = o_;
-        so.row_begin = o_.row_begin > ref.first_cell ? o_.row_begin - ref.first_cell : 0;
-        so.row_end = std::min<uint64_t>(end, ref.first_cell + ref.n_cells) - ref.first_cell;
+        so.row_begin = o_.row_begin > ref.first ? o_.row_begin - ref.first : 0;
+        so.row_end = std::min<uint64_t>(end, ref.first + ref.n) - ref.first;
+        if (!o_.rows.empty()) {  // the selected rows of this segment, made local
+          so.rows.clear();
+          auto a = std::lower_bound(o_.rows.begin(), o_.rows.end(), ref.first + so.row_begin);
+          auto b = std::lower_bound(a, o_.rows.end(), ref.first + so.row_end);
+          for (auto it = a; it != b; ++it) so.rows.push_back(*it - ref.first);
+          if (so.rows.empty()) {
+            ++seg_;
+            continue;
+          }
+        }
+        SLAF_ASSIGN_OR_RETURN(reader_, open_(seg_));
         SLAF_ASSIGN_OR_RETURN(cur_, reader_->Scan(std::move(so)));
       }
       uint64_t first = 0;
       SLAF_ASSIGN_OR_RETURN(bool more, cur_->Next(block, &first));
       if (more) {
-        *first_cell = mx_->segments[seg_].first_cell + first;
+        *first_cell = parts_[seg_].first + first;
         return true;
       }
       const ScanStats& s = cur_->stats();
@@ -821,8 +838,8 @@ class MatrixScannerImpl final : public MatrixScanner {
   }
 
  private:
-  const DatasetImpl* ds_;
-  const MatrixEntry* mx_;
+  std::vector<Part> parts_;
+  uint64_t total_;
   ScanOptions o_;
   std::function<Result<std::shared_ptr<SegmentReader>>(size_t)> open_;
   size_t seg_ = 0;
@@ -836,8 +853,23 @@ Result<std::unique_ptr<MatrixScanner>> DatasetImpl::ScanMatrix(const ScanOptions
   for (uint32_t g : options.columns) {
     if (g >= m_.n_genes) return Status::InvalidArgument("gene id " + std::to_string(g) + " is out of range");
   }
+  std::vector<MatrixScannerImpl::Part> parts;
+  for (const SegmentRef& ref : mx->segments) parts.push_back({ref.first_cell, ref.n_cells});
   auto open = [this, mx](size_t s) { return Segment(mx->segments[s], mx->value_type); };
-  return std::unique_ptr<MatrixScanner>(new MatrixScannerImpl(this, mx, options, open));
+  return std::unique_ptr<MatrixScanner>(new MatrixScannerImpl(std::move(parts), m_.n_cells, options, open));
+}
+
+Result<std::unique_ptr<MatrixScanner>> DatasetImpl::ScanGeneIndex(const ScanOptions& options, const std::string& layer) const {
+  SLAF_ASSIGN_OR_RETURN(const MatrixEntry* mx, Matrix(layer));
+  if (!mx->gene_index) return Status::NotFound("matrix '" + (layer.empty() ? std::string("X") : layer) + "' of version " + std::to_string(m_.version) + " has no gene index");
+  const GeneIndexEntry* gi = &*mx->gene_index;
+  for (uint32_t c : options.columns) {
+    if (c >= gi->n_cells) return Status::InvalidArgument("cell id " + std::to_string(c) + " is not in the gene index");
+  }
+  std::vector<MatrixScannerImpl::Part> parts;
+  for (const GeneSegmentRef& ref : gi->segments) parts.push_back({ref.first_gene, ref.n_genes});
+  auto open = [this, gi, mx](size_t s) { return GeneSegment(gi->segments[s], gi->n_cells, mx->value_type); };
+  return std::unique_ptr<MatrixScanner>(new MatrixScannerImpl(std::move(parts), m_.n_genes, options, open));
 }
 
 // ---- genes

@@ -434,6 +434,11 @@ class SegmentScannerImpl final : public SegmentScanner {
 
  private:
   bool Skippable(const ChunkInfo& c) const {
+    if (!opt_.rows.empty()) {
+      const uint64_t lo = std::max(opt_.row_begin, c.first_row), hi = std::min(opt_.row_end, c.first_row + c.n_rows);
+      auto it = std::lower_bound(opt_.rows.begin(), opt_.rows.end(), lo);
+      if (it == opt_.rows.end() || *it >= hi) return true;
+    }
     if (c.nnz == 0) return false;  // no zone map to test: read it (cheap)
     if (filter_values_ && (c.max_value < opt_.value_min || c.min_value > opt_.value_max)) return true;
     if (!stored_cols_.empty()) {
@@ -456,13 +461,17 @@ class SegmentScannerImpl final : public SegmentScanner {
     if (!(need_vals && is_int)) block->counts.clear();
     if (!(need_vals && !is_int)) block->floats.clear();
     ChunkDecoder& d = lc_.decoder;
-    SLAF_RETURN_IF_ERROR(d.DecodeRows(r0, r1, need_cols ? &block->indices : nullptr,
-                                      need_vals && is_int ? &block->counts : nullptr,
-                                      need_vals && !is_int ? &block->floats : nullptr));
     block->n_rows = r1 - r0;
     block->indptr.resize(block->n_rows + 1);
-    const uint64_t base = d.row_start(r0);
-    for (uint32_t r = r0; r <= r1; ++r) block->indptr[r - r0] = d.row_start(r) - base;
+    if (opt_.rows.empty()) {
+      SLAF_RETURN_IF_ERROR(d.DecodeRows(r0, r1, need_cols ? &block->indices : nullptr,
+                                        need_vals && is_int ? &block->counts : nullptr,
+                                        need_vals && !is_int ? &block->floats : nullptr));
+      const uint64_t base = d.row_start(r0);
+      for (uint32_t r = r0; r <= r1; ++r) block->indptr[r - r0] = d.row_start(r) - base;
+    } else {
+      SLAF_RETURN_IF_ERROR(DecodeSelectedRows(r0, r1, need_cols, need_vals, is_int, block));
+    }
     if (!col_mask_.empty() || filter_values_) Filter(block);
     if (!opt_.want_indices) block->indices.clear();
     if (!opt_.want_values) {
@@ -476,6 +485,37 @@ class SegmentScannerImpl final : public SegmentScanner {
         for (uint32_t& col : block->indices) col = info.stored_to_original[col];
       }
     }
+    return Status::OK();
+  }
+
+  // Decodes the runs of selected rows among chunk rows [r0, r1) (global
+  // row = chunk first_row + r), leaving the other rows empty.
+  Status DecodeSelectedRows(uint32_t r0, uint32_t r1, bool need_cols, bool need_vals, bool is_int, CsrMatrix* block) {
+    ChunkDecoder& d = lc_.decoder;
+    const uint64_t base_row = r_->info().chunks[next_chunk_ - 1].first_row;
+    block->indices.clear();
+    block->counts.clear();
+    block->floats.clear();
+    std::fill(block->indptr.begin(), block->indptr.end(), 0);
+    auto it = std::lower_bound(opt_.rows.begin(), opt_.rows.end(), base_row + r0);
+    uint64_t filled = 0;  // indptr[0..filled] are set
+    uint64_t pos = 0;     // entries appended so far
+    while (it != opt_.rows.end() && *it < base_row + r1) {
+      const uint32_t a = static_cast<uint32_t>(*it - base_row);
+      uint32_t b = a + 1;
+      ++it;
+      while (it != opt_.rows.end() && *it == base_row + b && b < r1) ++b, ++it;
+      SLAF_RETURN_IF_ERROR(d.DecodeRows(a, b, need_cols ? &run_.indices : nullptr, need_vals && is_int ? &run_.counts : nullptr,
+                                        need_vals && !is_int ? &run_.floats : nullptr));
+      for (uint64_t r = filled + 1; r <= a - r0; ++r) block->indptr[r] = pos;  // unselected rows: empty
+      if (need_cols) block->indices.insert(block->indices.end(), run_.indices.begin(), run_.indices.end());
+      if (need_vals && is_int) block->counts.insert(block->counts.end(), run_.counts.begin(), run_.counts.end());
+      if (need_vals && !is_int) block->floats.insert(block->floats.end(), run_.floats.begin(), run_.floats.end());
+      for (uint32_t r = a; r < b; ++r) block->indptr[r - r0 + 1] = pos + (d.row_start(r + 1) - d.row_start(a));
+      pos += d.row_start(b) - d.row_start(a);
+      filled = b - r0;
+    }
+    for (uint64_t r = filled + 1; r <= block->n_rows; ++r) block->indptr[r] = pos;
     return Status::OK();
   }
 
@@ -511,6 +551,7 @@ class SegmentScannerImpl final : public SegmentScanner {
   std::vector<uint32_t> stored_cols_;
   size_t next_chunk_ = 0;
   LoadedChunk lc_;
+  CsrMatrix run_;  // one run of selected rows, before appending
   ScanStats stats_;
 };
 

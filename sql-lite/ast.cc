@@ -115,6 +115,10 @@ class Printer {
   }
 
  private:
+  static bool IsNumber(const Expr* e) {
+    return e != nullptr && e->kind == ExprKind::kLiteral &&
+           (std::holds_alternative<int64_t>(e->literal) || std::holds_alternative<double>(e->literal));
+  }
   void Arg(const Expr& e, size_t i, int min_prec) { Render(i < e.args.size() ? e.args[i].get() : nullptr, min_prec); }
 
   void RenderBody(const Expr& e) {
@@ -138,7 +142,9 @@ class Printer {
           return Arg(e, 0, kPrecNot);
         }
         out_ += e.op;
-        return Arg(e, 0, kPrecPrimary);
+        // -(5), not -5, which would read back as the literal -5.
+        return Arg(e, 0, e.op == "-" && IsNumber(e.args.empty() ? nullptr : e.args[0].get()) ? kPrecPrimary + 1
+                                                                                            : kPrecPrimary);
       case ExprKind::kBinary: {
         const int p = BinaryPrec(e.op);
         Arg(e, 0, p);

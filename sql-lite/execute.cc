@@ -77,9 +77,10 @@ void Explain(const PlanPtr& n, const ExecContext& ctx, int depth, std::string* o
   if (!n->exec_note.empty()) *out += " via " + n->exec_note;
   if (n->scan_log >= 0 && static_cast<size_t>(n->scan_log) < ctx.scans.size()) {
     const ExecContext::ScanLog& l = ctx.scans[static_cast<size_t>(n->scan_log)];
-    if (l.chunks_total) {
-      *out += "; chunks read " + std::to_string(l.chunks_read) + " of " + std::to_string(l.chunks_total) + ", skipped " +
-              std::to_string(l.chunks_skipped);
+    if (l.chunks_read || l.chunks_skipped || l.chunks_total) {
+      *out += "; chunks read " + std::to_string(l.chunks_read);
+      if (l.chunks_total) *out += " of " + std::to_string(l.chunks_total);
+      *out += ", skipped " + std::to_string(l.chunks_skipped);
     }
     *out += "; " + std::to_string(l.entries) + " nonzeros decoded";
   }

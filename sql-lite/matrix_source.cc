@@ -16,11 +16,6 @@ const MatrixEntry* Entry(const Dataset& ds, const std::string& layer) {
   return it == m.layers.end() ? nullptr : &it->second;
 }
 
-// Cell sets this sparse (or sparser) are read cell by cell.
-bool SparseCells(const Dataset& ds, const ExprScanSpec& s) {
-  return s.has_cells && s.cells.size() <= std::max<uint64_t>(1, ds.n_cells() / 8);
-}
-
 // [begin, end) of part `part` of `parts` equal shares of n items.
 std::pair<uint64_t, uint64_t> Share(uint64_t n, int part, int parts) {
   const uint64_t p = static_cast<uint64_t>(part), k = static_cast<uint64_t>(parts);
@@ -67,7 +62,6 @@ class GeneIndexSource final : public MatrixSource {
     block->stored_to_original = nullptr;
     block->first_row = 0;
     block->row_ids.assign(genes_.begin(), genes_.end());
-    block->row_ok.clear();
     std::vector<uint8_t> ok;
     const bool ranged = spec_.cell_begin > 0 || spec_.cell_end < ds_.n_cells();
     if (spec_.has_cells) {
@@ -92,44 +86,65 @@ class GeneIndexSource final : public MatrixSource {
   bool done_ = false;
 };
 
-class CellLookupSource final : public MatrixSource {
+// Every gene row of a gene index that covers all cells, values only unless
+// cell ids are needed.
+class GeneIndexScanSource final : public MatrixSource {
  public:
-  CellLookupSource(const Dataset& ds, const ExprScanSpec& spec, int part, int parts, ExecContext::ScanLog* log)
-      : ds_(ds), spec_(spec), log_(log) {
-    std::tie(pos_, end_) = Share(spec.cells.size(), part, parts);
+  GeneIndexScanSource(const Dataset& ds, const ExprScanSpec& spec, ExecContext::ScanLog* log) : ds_(ds), spec_(spec), log_(log) {}
+  Status Init(int part, int parts) {
+    const uint64_t n = ds_.n_genes();
+    ScanOptions so;
+    so.row_begin = n * static_cast<uint64_t>(part) / static_cast<uint64_t>(parts);
+    so.row_end = n * static_cast<uint64_t>(part + 1) / static_cast<uint64_t>(parts);
+    so.want_indices = !spec_.prefer_gene_rows;
+    so.want_values = spec_.need_values || HasValueRange(spec_);
+    so.sorted_indices = false;
+    so.value_min = spec_.value_min;
+    so.value_max = spec_.value_max;
+    if (spec_.has_genes) {
+      auto a = std::lower_bound(spec_.genes.begin(), spec_.genes.end(), so.row_begin);
+      auto b = std::lower_bound(a, spec_.genes.end(), so.row_end);
+      so.rows.assign(a, b);
+      if (so.rows.empty()) {
+        empty_ = true;
+        return Status::OK();
+      }
+    }
+    if (so.row_begin >= so.row_end) {
+      empty_ = true;
+      return Status::OK();
+    }
+    SLAF_ASSIGN_OR_RETURN(scan_, ds_.ScanGeneIndex(so, spec_.layer));
+    return Status::OK();
   }
   Result<bool> Next(SourceBlock* block) override {
-    constexpr uint64_t kCellsPerRead = 1024;
-    if (pos_ >= end_) return false;
-    const uint64_t stop = std::min(end_, pos_ + kCellsPerRead);
-    std::span<const uint64_t> cells(spec_.cells.data() + pos_, stop - pos_);
-    std::span<const uint32_t> genes;
-    if (spec_.has_genes) genes = spec_.genes;
-    if (spec_.has_genes && spec_.genes.empty()) {
-      pos_ = end_;
-      return false;
-    }
-    SLAF_RETURN_IF_ERROR(ds_.ReadCells(cells, genes, &block->m, spec_.layer));
-    if (spec_.has_genes) {
-      for (uint32_t& j : block->m.indices) j = spec_.genes[j];  // column j is genes[j]
-    }
-    if (HasValueRange(spec_)) FilterEntries(&block->m, spec_.value_min, spec_.value_max, nullptr);
-    block->gene_rows = false;
+    if (empty_) return false;
+    uint64_t first = 0;
+    SLAF_ASSIGN_OR_RETURN(bool more, scan_->Next(&block->m, &first));
+    if (!more) return false;
+    block->gene_rows = true;
+    block->first_row = first;
+    block->row_ids.clear();
     block->stored_to_original = nullptr;
-    block->row_ids.assign(cells.begin(), cells.end());
-    block->row_ok.clear();
-    log_->entries += block->m.nnz();
-    pos_ = stop;
+    log_->entries += block->m.indptr.back();
     return true;
   }
-  const char* path() const override { return "cell lookup"; }
-  void Finish() override {}
+  const char* path() const override { return "gene index scan"; }
+  void Finish() override {
+    if (!scan_ || finished_) return;
+    finished_ = true;
+    const ScanStats s = scan_->stats();
+    log_->chunks_read += s.chunks_read;
+    log_->chunks_skipped += s.chunks_skipped;
+  }
 
  private:
   const Dataset& ds_;
   const ExprScanSpec& spec_;
   ExecContext::ScanLog* log_;
-  uint64_t pos_ = 0, end_ = 0;
+  std::unique_ptr<MatrixScanner> scan_;
+  bool empty_ = false;
+  bool finished_ = false;
 };
 
 class ChunkScanSource final : public MatrixSource {
@@ -146,18 +161,17 @@ class ChunkScanSource final : public MatrixSource {
         empty_ = true;
         return Status::OK();
       }
-      lo = spec_.cells.front();
-      hi = spec_.cells.back() + 1;
-      if (spec_.cells.size() != hi - lo) {  // not one contiguous range: mark selected rows
-        ok_.assign(hi - lo, 0);
-        for (uint64_t c : spec_.cells) ok_[c - lo] = 1;
+      lo = std::max(lo, spec_.cells.front());
+      hi = std::min(hi, spec_.cells.back() + 1);
+      if (lo >= hi) {
+        empty_ = true;
+        return Status::OK();
       }
     }
     if (spec_.has_genes && spec_.genes.empty()) {
       empty_ = true;
       return Status::OK();
     }
-    lo_ = lo;
     const uint64_t n = hi - lo;
     ScanOptions so;
     so.row_begin = lo;
@@ -186,6 +200,15 @@ class ChunkScanSource final : public MatrixSource {
     so.value_min = spec_.value_min;
     so.value_max = spec_.value_max;
     if (spec_.has_genes) so.columns = spec_.genes;
+    if (spec_.has_cells && spec_.cells.size() != hi - lo) {  // not one contiguous range
+      auto a = std::lower_bound(spec_.cells.begin(), spec_.cells.end(), so.row_begin);
+      auto b = std::lower_bound(a, spec_.cells.end(), so.row_end);
+      so.rows.assign(a, b);
+      if (so.rows.empty()) {
+        empty_ = true;
+        return Status::OK();
+      }
+    }
     SLAF_ASSIGN_OR_RETURN(scan_, ds_.ScanMatrix(so, spec_.layer));
     return Status::OK();
   }
@@ -197,12 +220,7 @@ class ChunkScanSource final : public MatrixSource {
     block->gene_rows = false;
     block->first_row = first;
     block->row_ids.clear();
-    block->row_ok.clear();
     block->stored_to_original = spec_.stored_ids_ok ? &scan_->stored_to_original() : nullptr;
-    if (!ok_.empty()) {
-      block->row_ok.assign(ok_.begin() + static_cast<std::ptrdiff_t>(first - lo_),
-                           ok_.begin() + static_cast<std::ptrdiff_t>(first - lo_ + block->m.n_rows));
-    }
     log_->entries += block->m.indptr.back();
     return true;
   }
@@ -220,8 +238,6 @@ class ChunkScanSource final : public MatrixSource {
   const ExprScanSpec& spec_;
   ExecContext::ScanLog* log_;
   std::unique_ptr<MatrixScanner> scan_;
-  std::vector<uint8_t> ok_;
-  uint64_t lo_ = 0;
   bool empty_ = false;
   bool finished_ = false;
 };
@@ -231,8 +247,11 @@ class ChunkScanSource final : public MatrixSource {
 const char* ChoosePath(const Dataset& ds, const ExprScanSpec& spec) {
   const MatrixEntry* mx = Entry(ds, spec.layer);
   const bool index = mx && mx->gene_index.has_value() && ds.n_cells() <= UINT32_MAX;
-  if (index && spec.has_genes && spec.genes.size() <= 256 && !SparseCells(ds, spec)) return "gene index";
-  if (SparseCells(ds, spec)) return "cell lookup";
+  // A few genes over many cells: the gene-major copy reads only those genes.
+  const bool few_cells = spec.has_cells && spec.cells.size() <= 64;
+  if (index && spec.has_genes && spec.genes.size() <= 256 && !few_cells) return "gene index";
+  const bool all_cells = !spec.has_cells && spec.cell_begin == 0 && spec.cell_end >= ds.n_cells();
+  if (index && spec.prefer_gene_rows && all_cells && mx->gene_index->n_cells == ds.n_cells()) return "gene index scan";
   return "chunk scan";
 }
 
@@ -240,7 +259,11 @@ Result<std::unique_ptr<MatrixSource>> MatrixSource::Open(const Dataset& ds, cons
                                                          ExecContext::ScanLog* log) {
   const std::string path = ChoosePath(ds, spec);
   if (path == "gene index") return std::unique_ptr<MatrixSource>(new GeneIndexSource(ds, spec, part, parts, log));
-  if (path == "cell lookup") return std::unique_ptr<MatrixSource>(new CellLookupSource(ds, spec, part, parts, log));
+  if (path == "gene index scan") {
+    auto s = std::make_unique<GeneIndexScanSource>(ds, spec, log);
+    SLAF_RETURN_IF_ERROR(s->Init(part, parts));
+    return std::unique_ptr<MatrixSource>(std::move(s));
+  }
   auto s = std::make_unique<ChunkScanSource>(ds, spec, log);
   SLAF_RETURN_IF_ERROR(s->Init(part, parts));
   return std::unique_ptr<MatrixSource>(std::move(s));

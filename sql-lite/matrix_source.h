@@ -2,10 +2,13 @@
 // engine path for the selection:
 //  - a few genes and a gene-major copy (format-spec §9.9): Dataset::ReadGenes
 //    reads only those genes' chunks;
-//  - a sparse cell selection: Dataset::ReadCells decodes only the chunks
-//    holding those cells;
+//  - per-gene or overall aggregates over all cells, with a gene index that
+//    covers every cell: a scan of the gene index decoding values only
+//    (the gene is the row; no column ids to decode);
 //  - otherwise a chunk scan of the cell range (Dataset::ScanMatrix), where
-//    gene and value selections skip chunks by zone map.
+//    a cell selection skips chunks without selected cells and decodes only
+//    the selected cells' blocks, and gene and value selections skip chunks
+//    by zone map.
 // Both the expression scan operator and the aggregate kernel read through it.
 #pragma once
 
@@ -20,22 +23,19 @@
 namespace slaf::sql {
 
 // One block of selected nonzeros. Cell-major blocks (gene_rows false) hold
-// cells as rows: row r is cell first_row + r, or row_ids[r] when row_ids is
-// not empty; rows with row_ok[r] == 0 (when row_ok is not empty) are not
-// selected. Gene-major blocks hold genes as rows (row_ids) and cell ids as
+// cells as rows: row r is cell first_row + r (unselected cells are empty).
+// Gene-major blocks hold genes as rows (row_ids) and cell ids as
 // column indices. Entries always satisfy the gene and value selections.
 struct SourceBlock {
   CsrMatrix m;
   bool gene_rows = false;
   uint64_t first_row = 0;
   std::vector<uint64_t> row_ids;
-  std::vector<uint8_t> row_ok;
   // Non-null when the column indices are the segment's stored ids (spec
   // stored_ids_ok): *stored_to_original maps them (empty = identity).
   const std::vector<uint32_t>* stored_to_original = nullptr;
 
   uint64_t row_id(uint64_t r) const { return row_ids.empty() ? first_row + r : row_ids[r]; }
-  bool ok(uint64_t r) const { return row_ok.empty() || row_ok[r] != 0; }
 };
 
 class MatrixSource {
@@ -46,7 +46,7 @@ class MatrixSource {
                                                     ExecContext::ScanLog* log);
   virtual ~MatrixSource() = default;
   virtual Result<bool> Next(SourceBlock* block) = 0;
-  // The path chosen, for EXPLAIN: "gene index", "cell lookup" or "chunk scan".
+  // The path chosen, for EXPLAIN: "gene index", "gene index scan" or "chunk scan".
   virtual const char* path() const = 0;
   // Flushes chunk counts into the log.
   virtual void Finish() = 0;

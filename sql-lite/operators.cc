@@ -327,9 +327,11 @@ class ExprScanOp final : public Operator {
     SLAF_RETURN_IF_ERROR(ApplyRestrictions(*node_, ctx_, this));
     log_ = &ctx_->scans.emplace_back();
     node_->scan_log = static_cast<int>(ctx_->scans.size() - 1);
-    SLAF_ASSIGN_OR_RETURN(MatrixTotals totals, ctx_->ds->Totals(spec_.layer));
-    log_->chunks_total = totals.chunks;
     SLAF_ASSIGN_OR_RETURN(src_, MatrixSource::Open(*ctx_->ds, spec_, 0, 1, log_));
+    if (std::string(src_->path()) == "chunk scan") {
+      SLAF_ASSIGN_OR_RETURN(MatrixTotals totals, ctx_->ds->Totals(spec_.layer));
+      log_->chunks_total = totals.chunks;
+    }
     node_->exec_note = src_->path();
     log_->what = src_->path();
     return Status::OK();
@@ -354,11 +356,6 @@ class ExprScanOp final : public Operator {
         have_ = true;
         r_ = 0;
         k_ = blk_.m.indptr[0];
-        continue;
-      }
-      if (!blk_.gene_rows && !blk_.ok(r_)) {
-        ++r_;
-        if (r_ < blk_.m.n_rows) k_ = blk_.m.indptr[r_];
         continue;
       }
       const uint64_t end = blk_.m.indptr[r_ + 1];
@@ -460,6 +457,7 @@ class ExprAggOp final : public Operator {
     spec_.need_gene_ids = f.axis == ExprAggSpec::Axis::kGene;
     spec_.need_values = f.want_sum || f.want_minmax || f.want_sumsq;
     spec_.stored_ids_ok = f.axis == ExprAggSpec::Axis::kGene;
+    spec_.prefer_gene_rows = f.axis != ExprAggSpec::Axis::kCell;
     const size_t width = f.axis == ExprAggSpec::Axis::kGene ? ds.n_genes() : f.axis == ExprAggSpec::Axis::kCell ? ds.n_cells() : 1;
     log_ = &ctx_->scans.emplace_back();
     node_->scan_log = static_cast<int>(ctx_->scans.size() - 1);
@@ -502,8 +500,10 @@ class ExprAggOp final : public Operator {
       for (const Status& s : st) SLAF_RETURN_IF_ERROR(s);
       total = std::move(accs[0]);
       for (size_t p = 1; p < accs.size(); ++p) Merge(accs[p], &total);
-      SLAF_ASSIGN_OR_RETURN(MatrixTotals totals, ds.Totals(spec_.layer));
-      log_->chunks_total = totals.chunks;
+      if (path == "chunk scan") {
+        SLAF_ASSIGN_OR_RETURN(MatrixTotals totals, ds.Totals(spec_.layer));
+        log_->chunks_total = totals.chunks;
+      }
       for (const auto& l : logs) {
         log_->chunks_read += l.chunks_read;
         log_->chunks_skipped += l.chunks_skipped;
@@ -573,7 +573,6 @@ class ExprAggOp final : public Operator {
     const CsrMatrix& m = b.m;
     const bool need_v = f.want_sum || f.want_minmax || f.want_sumsq;
     for (uint64_t r = 0; r < m.n_rows; ++r) {
-      if (!b.gene_rows && !b.ok(r)) continue;
       const uint64_t k0 = m.indptr[r], k1 = m.indptr[r + 1];
       if (k0 == k1) continue;
       // Slot of each entry: the row (gene rows by gene, cell rows by cell),

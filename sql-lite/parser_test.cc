@@ -882,6 +882,9 @@ TEST(ExprToString, DefaultColumnNames) {
   EXPECT_EQ(S("-x"), "-x");
   EXPECT_EQ(S("- -3"), "-(-3)");
   EXPECT_EQ(S("-(a + b)"), "-(a + b)");
+  EXPECT_EQ(S("-(5)"), "-(5)");  // not -5: that is the literal
+  EXPECT_EQ(S("- -0"), "-(0)");
+  EXPECT_EQ(S("+5"), "+5");
   EXPECT_EQ(S("2 - -3"), "2 - -3");
   EXPECT_EQ(S("NOT a AND b"), "NOT a AND b");
   EXPECT_EQ(S("NOT (a AND b)"), "NOT (a AND b)");
@@ -910,7 +913,7 @@ TEST(ExprToString, RoundTrips) {
         "a IN (1, 2) IS NULL", "-(-(-1))", "-(1 + 2) * -3", "x LIKE ('a' || 'b')", "(x LIKE 'a') = TRUE",
         "CASE WHEN a OR b THEN -1 ELSE c || 'x' END || 'y'", "sum(DISTINCT a * 2) OVER (PARTITION BY b, c ORDER BY d)",
         "CAST(a + 1 AS BIGINT) * 2", "(a IS NULL) IS NOT NULL", "1.5e-7 + 123456789012345678901234567890",
-        "'a''b' || ''''"}) {
+        "'a''b' || ''''", "- -0 - -100000000000 - 000 - - 0", "-(1.5)", "-(-0.0)", "- - 5"}) {
     const std::string once = S(expr);
     const std::string twice = S(once);
     EXPECT_EQ(once, twice) << expr;

@@ -97,6 +97,9 @@ struct ExprScanSpec {
   bool need_values = true;
   // The consumer maps stored gene ids itself (SourceBlock::stored_to_original).
   bool stored_ids_ok = false;
+  // The consumer accumulates per gene (or overall) and needs no cell ids:
+  // a full gene index then serves it decoding values only.
+  bool prefer_gene_rows = false;
   // Selections known only at run time: filled before the scan opens by a
   // join's build side or an IN (subquery) (sideways information passing).
   std::vector<std::string> pushed;  // descriptions for EXPLAIN

@@ -185,6 +185,11 @@ class Dataset {
   // clamped to n_cells) of a matrix across its segments.
   virtual Result<std::unique_ptr<MatrixScanner>> ScanMatrix(const ScanOptions& options,
                                                             const std::string& layer = "") const = 0;
+  // Scans the gene index (format-spec §9.9) of a matrix: rows are genes
+  // [row_begin, row_end), column ids are cells [0, index n_cells); NotFound
+  // without an index. Cells appended after the index was built are not in it.
+  virtual Result<std::unique_ptr<MatrixScanner>> ScanGeneIndex(const ScanOptions& options,
+                                                               const std::string& layer = "") const = 0;
   virtual Result<MatrixTotals> Totals(const std::string& layer = "") const = 0;
 
   // ---- aggregates, one pass over the selected cells (empty = all) ----

@@ -161,6 +161,11 @@ struct ScanOptions {
   // zone map rules out every value in the range are skipped unread.
   double value_min = -1.0 / 0.0;
   double value_max = 1.0 / 0.0;
+  // Keep only these rows (sorted, distinct; empty = every row in the range).
+  // Chunks holding none of them are skipped unread, and within a chunk only
+  // the encoded blocks of the selected rows are decoded; other rows of the
+  // returned blocks come back empty.
+  std::vector<uint64_t> rows;
   // Keep only entries of these (original) columns; empty = all. Chunks whose
   // [min_col, max_col] holds none of them are skipped unread.
   std::vector<uint32_t> columns;
