@@ -1,0 +1,1 @@
+SELECT CASE cell_type WHEN 'B' THEN 1 ELSE 0 END FROM cells;

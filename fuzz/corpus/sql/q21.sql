@@ -1,0 +1,1 @@
+SELECT "Cell Type", "n""genes" FROM "Cells" -- quoted names

@@ -1,0 +1,1 @@
+SELECT SUM(value) FILTER FROM expression

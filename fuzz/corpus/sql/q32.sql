@@ -1,0 +1,1 @@
+SELECT gene_id FORM genes
