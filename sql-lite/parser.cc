@@ -669,7 +669,11 @@ class Parser {
     ExprPtr e = Make(ExprKind::kInList, left->pos);
     e->negated = negated;
     e->args.push_back(std::move(left));
-    if (IsKw("SELECT") || IsKw("WITH")) {
+    // IN (SELECT ...), IN ((SELECT ...) UNION ALL ...): a query. A scalar
+    // subquery inside an IN list is not supported either way.
+    size_t k = 0;
+    while (IsOp("(", k)) ++k;
+    if (IsKw("SELECT", k) || IsKw("WITH", k)) {
       e->kind = ExprKind::kInSubquery;
       SLAF_ASSIGN_OR_RETURN(e->subquery, ParseQuery());
     } else {

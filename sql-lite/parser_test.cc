@@ -671,9 +671,11 @@ TEST(ParserQuery, ParenthesizedQuery) {
   EXPECT_EQ(P("(SELECT a FROM t ORDER BY a) LIMIT 2 OFFSET 1"), "SELECT a FROM t ORDER BY a LIMIT 2 OFFSET 1");
   EXPECT_EQ(P("WITH c AS (SELECT 1 AS a) (WITH d AS (SELECT 2) SELECT a FROM c)"),
             "WITH c {SELECT 1 AS a} WITH d {SELECT 2} SELECT a FROM c");
-  // IN ( ( ... starts an expression list, so this is a scalar subquery.
-  EXPECT_EQ(Err("SELECT a FROM t WHERE a IN ((SELECT 1) UNION ALL SELECT 2)"),
-            "SQL error at 1:29: scalar subqueries are not supported; use IN (SELECT ...) or a join");
+  EXPECT_EQ(P("SELECT a FROM t WHERE a IN ((SELECT 1) UNION ALL SELECT 2)"),
+            "SELECT a FROM t WHERE (IN a {SELECT 1 UNION ALL SELECT 2})");
+  EXPECT_EQ(P("SELECT a FROM t WHERE a IN (((SELECT 1)))"), "SELECT a FROM t WHERE (IN a {SELECT 1})");
+  EXPECT_EQ(Err("SELECT a FROM t WHERE a IN ((SELECT 1) + 1)"),
+            "SQL error at 1:40: expected ')' to match the '(' at 1:28, found '+'");
   EXPECT_EQ(Err("(SELECT a FROM t LIMIT 1) ORDER BY a"),
             "SQL error at 1:27: ORDER BY after a parenthesized query that has its own ORDER BY or LIMIT is not supported");
   EXPECT_EQ(Err("(SELECT a FROM t ORDER BY a) ORDER BY a"),
@@ -705,7 +707,8 @@ TEST(ParserQuery, UnsupportedSubqueries) {
   EXPECT_EQ(Err("SELECT 1 + ((WITH x AS (SELECT 1) SELECT 2))"), "SQL error at 1:13: " + kScalar);
   EXPECT_EQ(Err("SELECT a FROM t WHERE EXISTS (SELECT 1)"),
             "SQL error at 1:23: EXISTS is not supported; use IN (SELECT ...) or a join");
-  EXPECT_EQ(Err("SELECT a IN ((SELECT 1))"), "SQL error at 1:14: " + kScalar);
+  EXPECT_EQ(Err("SELECT a IN (1, (SELECT 1))"), "SQL error at 1:17: " + kScalar);
+  EXPECT_EQ(Err("SELECT ((SELECT 1))"), "SQL error at 1:9: " + kScalar);
 }
 
 TEST(ParserQuery, ExplainAndStatementEnd) {
