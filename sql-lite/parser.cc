@@ -25,7 +25,13 @@
 // overflow the stack: at most kMaxDepth nested constructs (parentheses,
 // subqueries, CASE, CAST, function calls, IN lists, NOT and unary chains),
 // and syntax trees at most kMaxHeight nodes high (long operator chains such
-// as a OR b OR c ... build deep left-leaning trees without nesting).
+// as a OR b OR c ... build deep left-leaning trees without nesting; 1000 is
+// SQLite's default SQLITE_MAX_EXPR_DEPTH). Measured: 200 nested levels of
+// any kind take at most 256 KiB of stack in an -O2 build (about 1 MiB with
+// clang ASan, 4 MiB with GCC ASan).
+//
+// IN ( followed by any number of '(' and then SELECT or WITH is a subquery;
+// otherwise it is a list of expressions.
 #include <algorithm>
 #include <cstdint>
 #include <limits>
@@ -130,7 +136,7 @@ class Parser {
   bool StartsQuery(size_t k = 0) const { return IsKw("SELECT", k) || IsKw("WITH", k) || IsOp("(", k); }
 
   // "expected <what>, found <current token>" at the current token.
-  Status Unexpected(std::string_view what) const {
+  [[gnu::noinline, gnu::cold]] Status Unexpected(std::string_view what) const {
     std::string msg = "expected ";
     msg += what;
     msg += ", found ";
@@ -151,7 +157,7 @@ class Parser {
     return Unexpected("'" + std::string(op) + "'");
   }
   // The ')' closing the '(' at `open`.
-  Status ExpectClose(const SourcePos& open) {
+  [[gnu::noinline]] Status ExpectClose(const SourcePos& open) {
     if (AcceptOp(")")) return Status::OK();
     const std::string what = "')' to match the '(' at " + PosText(open);
     if (Cur().kind == TokenKind::kEnd) {
@@ -180,7 +186,7 @@ class Parser {
    private:
     Parser* p_;
   };
-  Status TooDeep() const {
+  [[gnu::noinline, gnu::cold]] Status TooDeep() const {
     return SqlError(Cur().pos, "nesting deeper than " + std::to_string(kMaxDepth) +
                                    " levels (parentheses, subqueries, CASE, function calls, NOT or unary chains)");
   }
