@@ -2,7 +2,7 @@
 # Installs what slaf needs (Debian 12, as root), builds it, and runs the main
 # job: converts the bundled 10x PBMC 3k dataset (demo/) into a dataset,
 # describes it, asks it what a biologist would (top genes, cell-type markers,
-# cells per count band, one cell), exports it back to h5ad, verifies it and
+# cells per count band, one cell, SQL queries), exports it back to h5ad, verifies it and
 # explains one segment file with slaf-inspect; then generates a synthetic
 # dataset and filters its cells by metadata.
 set -euo pipefail
@@ -35,6 +35,20 @@ echo "== slaf stats: cells per band of total UMI counts"
 echo
 echo "== slaf cells: the first cell's first 8 gene:count pairs"
 "$slaf" cells "$pbmc" AAACATACAACCAC-1 | cut -d' ' -f1-9
+echo
+echo "== slaf query: SQL over cells, genes and expression. Top genes by UMIs, with symbols (a join)"
+"$slaf" query "$pbmc" "SELECT g.gene_symbol, SUM(e.value) AS umis, COUNT(*) AS cells
+  FROM expression e JOIN genes g ON e.gene_integer_id = g.gene_integer_id
+  GROUP BY g.gene_symbol ORDER BY umis DESC LIMIT 5"
+echo
+echo "== slaf query: cells with more than 5,000 UMIs, from a per-cell aggregate (CTE)"
+"$slaf" query "$pbmc" "WITH per_cell AS (SELECT cell_integer_id, SUM(value) AS umis, COUNT(*) AS genes FROM expression GROUP BY 1)
+  SELECT COUNT(*) AS cells, ROUND(AVG(genes), 1) AS mean_genes FROM per_cell WHERE umis > 5000"
+echo
+echo "== slaf query --explain: the top MS4A1 cells; the gene filter restricts the scan to one gene (gene index)"
+"$slaf" query "$pbmc" "SELECT c.cell_id, e.value FROM expression e
+  JOIN genes g ON e.gene_integer_id = g.gene_integer_id JOIN cells c ON c.cell_integer_id = e.cell_integer_id
+  WHERE g.gene_symbol = 'MS4A1' ORDER BY e.value DESC, c.cell_id LIMIT 3" --explain
 echo
 echo "== slaf export: back to h5ad (anndata reads it) "
 rm -f "$demo/pbmc3k.h5ad"

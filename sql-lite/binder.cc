@@ -1382,7 +1382,8 @@ Result<BoundQuery> Binder::BindCore(const SelectCore& core, const std::vector<Or
           if (s == E.gene_slot) a = 1;
           else if (s == E.cell_slot) a = 2;
           else if (s == E.value_slot) a = -1;
-          else a = joined_on_cells.at(slot_rel.at(s)) ? 2 : 1;
+          else if (auto j = joined_on_cells.find(slot_rel.at(s)); j != joined_on_cells.end()) a = j->second ? 2 : 1;
+          else a = -1;  // a relation not joined on an id: generic path
           if (a < 0 || (axis != 0 && axis != a)) ok = false;
           axis = a < 0 ? axis : a;
         }
