@@ -115,8 +115,10 @@ CsrRowsView ViewOf(const CsrMatrix& m) {
   v.n_rows = m.n_rows;
   v.indptr = m.indptr.data();
   v.indices = m.indices.data();
-  v.counts = m.counts.data();
-  v.floats = m.floats.data();
+  // Only the array of the matrix's value type: a cleared vector keeps its
+  // capacity, so data() of the other one can be non-null and stale.
+  v.counts = m.value_type == ValueType::kUInt32 ? m.counts.data() : nullptr;
+  v.floats = m.value_type == ValueType::kFloat32 ? m.floats.data() : nullptr;
   return v;
 }
 

@@ -914,7 +914,7 @@ bool Binder::PushIntoScan(const BExprPtr& conj, const Expr& ast, Rel* rel, int d
       hi = std::floor(hi);
     }
     apply_range(w, lo, hi);
-    rel->pushed.push_back(ExprText(ast));
+    if (rel->pushed.empty() || rel->pushed.back() != ExprText(ast)) rel->pushed.push_back(ExprText(ast));
     return true;
   }
   if (conj->kind == BExpr::Kind::kInList && !conj->negated) {
@@ -1144,25 +1144,38 @@ Result<BoundQuery> Binder::BindCore(const SelectCore& core, const std::vector<Or
   std::vector<Conj> joins_conj, top_conj;
   for (const Expr* c : conj_ast) {
     SLAF_RETURN_IF_ERROR(CheckNoAggregates(*c, "WHERE or ON"));
-    SLAF_ASSIGN_OR_RETURN(BExprPtr b, Bind(*c, row_mode, 0));
-    if (!IsNumeric(b->type)) return SqlError(c->pos, std::string("a condition must be boolean, got ") + TypeName(b->type));
-    std::set<int> slots, rs;
-    CollectSlots(b, &slots);
-    for (int s : slots) rs.insert(slot_rel.at(s));
-    if (rs.size() == 1) {
-      Rel& r = rels[static_cast<size_t>(*rs.begin())];
-      if (r.kind == Rel::Kind::kExpr && PushIntoScan(b, *c, &r, depth)) continue;
-      if (r.kind == Rel::Kind::kCells || r.kind == Rel::Kind::kGenes) {
-        r.plan->scan_filters.push_back(b);
-        r.est /= 4;
-        r.pushed.push_back(ExprText(*c));
+    SLAF_ASSIGN_OR_RETURN(BExprPtr bound, Bind(*c, row_mode, 0));
+    if (!IsNumeric(bound->type)) return SqlError(c->pos, std::string("a condition must be boolean, got ") + TypeName(bound->type));
+    // BETWEEN binds to an AND of two comparisons: split those too.
+    std::vector<BExprPtr> pieces;
+    std::function<void(const BExprPtr&)> split = [&](const BExprPtr& x) {
+      if (x->kind == BExpr::Kind::kBinary && x->op == BinOp::kAnd) {
+        split(x->args[0]);
+        split(x->args[1]);
+      } else {
+        pieces.push_back(x);
+      }
+    };
+    split(bound);
+    for (const BExprPtr& b : pieces) {
+      std::set<int> slots, rs;
+      CollectSlots(b, &slots);
+      for (int s : slots) rs.insert(slot_rel.at(s));
+      if (rs.size() == 1) {
+        Rel& r = rels[static_cast<size_t>(*rs.begin())];
+        if (r.kind == Rel::Kind::kExpr && PushIntoScan(b, *c, &r, depth)) continue;
+        if (r.kind == Rel::Kind::kCells || r.kind == Rel::Kind::kGenes) {
+          r.plan->scan_filters.push_back(b);
+          r.est /= 4;
+          if (r.pushed.empty() || r.pushed.back() != ExprText(*c)) r.pushed.push_back(ExprText(*c));
+          continue;
+        }
+        r.filters.push_back(b);
         continue;
       }
-      r.filters.push_back(b);
-      continue;
+      if (rs.empty()) top_conj.push_back({b, c, rs});
+      else joins_conj.push_back({b, c, rs});
     }
-    if (rs.empty()) top_conj.push_back({b, c, rs});
-    else joins_conj.push_back({b, c, rs});
   }
   for (Rel& r : rels) {
     std::string note;

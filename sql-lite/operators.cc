@@ -461,7 +461,8 @@ class ExprAggOp final : public Operator {
     const size_t width = f.axis == ExprAggSpec::Axis::kGene ? ds.n_genes() : f.axis == ExprAggSpec::Axis::kCell ? ds.n_cells() : 1;
     log_ = &ctx_->scans.emplace_back();
     node_->scan_log = static_cast<int>(ctx_->scans.size() - 1);
-    const bool unrestricted = !spec_.has_cells && !spec_.has_genes && spec_.value_min == -INFINITY && spec_.value_max == INFINITY;
+    const bool unrestricted = !spec_.has_cells && !spec_.has_genes && spec_.value_min == -INFINITY && spec_.value_max == INFINITY &&
+                              spec_.cell_begin == 0 && spec_.cell_end >= ds.n_cells();
     Acc total;
     total.Init(width, f, spec_.is_int);
     if (f.axis == ExprAggSpec::Axis::kNone && unrestricted && !f.want_sumsq) {
