@@ -690,7 +690,9 @@ Status ExprEvaluator::Node::EvalCast(const Vector& a, Vector* out, StringArena* 
         }
         int64_t v = 0;
         bool ok = true;
-        if (a.type == Type::kDouble) {
+        if (a.type == Type::kDouble && to == Type::kBool) {
+          v = a.d[r] != 0;  // 0.5 is true: no truncation on the way
+        } else if (a.type == Type::kDouble) {
           ok = std::isfinite(a.d[r]) && std::fabs(a.d[r]) < 9.2e18;
           v = ok ? static_cast<int64_t>(a.d[r]) : 0;
         } else if (a.type == Type::kString) {

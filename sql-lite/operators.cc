@@ -269,10 +269,8 @@ class TableScanOp final : public Operator {
       for (uint64_t i = 0; i < n_rows; ++i) {
         if (keep_row[i]) sel.push_back(static_cast<uint32_t>(i));
       }
-      if (sel.empty()) sel.push_back(UINT32_MAX), sel.clear();
+      empty_ = sel.empty();  // (an empty order would mean "all rows" to the emitter)
       emit_.Reset(std::move(m), std::move(sel));
-      filtered_ = true;
-      if (emit_.rows() == 0) empty_ = true;
     } else {
       emit_.Reset(std::move(m));
     }
@@ -289,7 +287,6 @@ class TableScanOp final : public Operator {
   PlanPtr node_;
   ExecContext* ctx_;
   Emitter emit_;
-  bool filtered_ = false;
   bool empty_ = false;
 };
 
@@ -616,11 +613,15 @@ class ExprAggOp final : public Operator {
         for (uint64_t k = k0; k < k1; ++k) ++cnt[idx[k]];
         continue;
       }
-      double* sum = a->sum.data();
-      for (uint64_t k = k0; k < k1; ++k) {
-        const uint32_t g = idx[k];
-        ++cnt[g];
-        sum[g] += static_cast<double>(vals[k]);
+      if (a->sum.empty()) {
+        for (uint64_t k = k0; k < k1; ++k) ++cnt[idx[k]];
+      } else {
+        double* sum = a->sum.data();
+        for (uint64_t k = k0; k < k1; ++k) {
+          const uint32_t g = idx[k];
+          ++cnt[g];
+          sum[g] += static_cast<double>(vals[k]);
+        }
       }
       if (f.want_minmax) {
         for (uint64_t k = k0; k < k1; ++k) {

@@ -124,6 +124,10 @@ TEST(Sql, PerGeneAggregatesOnEveryPathAndThreadCount) {
       auto r = Query(**ds, "SELECT gene_integer_id, COUNT(*), SUM(value), MIN(value), MAX(value) FROM expression GROUP BY 1", threads);
       ExpectPerGene(r, all, what);
       EXPECT_NE(r.plan.find(index ? "via gene index scan" : "via chunk scan"), std::string::npos) << r.plan;
+      // MAX alone: the kernel keeps no sums.
+      auto mx = Query(**ds, "SELECT gene_integer_id, MAX(value) FROM expression GROUP BY 1", threads);
+      ASSERT_EQ(mx.table.n_rows, all.size());
+      for (uint64_t i = 0; i < mx.table.n_rows; ++i) EXPECT_EQ(Num(mx.table.columns[1], i), all.at(mx.table.columns[0].ints[i]).mx);
       // The float layer, through the layer table.
       auto lf = Query(**ds, "SELECT gene_integer_id, COUNT(*), SUM(value), MIN(value), MAX(value) FROM layer_norm GROUP BY 1", threads);
       ExpectPerGene(lf, PerGene(fx->f, [](uint64_t) { return true; }), what + ", layer\n" + lf.plan);
