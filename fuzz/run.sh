@@ -4,7 +4,8 @@
 # the golden segments, table_fuzz with the golden tables (*.tbl) and
 # fuzz/corpus/table/, dense_fuzz with the golden dense matrices (*.dense),
 # valid and invalid, manifest_fuzz with fuzz/corpus/manifest/ and
-# fuzz/manifest.dict, and sql_fuzz with fuzz/corpus/sql/ and fuzz/sql.dict.
+# fuzz/manifest.dict, and sql_fuzz and sql_bind_fuzz (binder + executor on a
+# tiny dataset) with fuzz/corpus/sql/ and fuzz/sql.dict.
 # Crashes are written to fuzz/artifacts/; turn each into a regression test.
 #   fuzz/run.sh [SECONDS]
 # FUZZ_SEED=N fixes libFuzzer's seed (CI does, so a run repeats exactly what
@@ -16,7 +17,7 @@ root=$(cd "$here/.." && pwd)
 build=${FUZZ_BUILD_DIR:-$root/build-fuzz}
 CXX=clang++-14 CC=clang-14 cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
   -DSLAF_FUZZ=ON -DSLAF_SANITIZE=ON -DSLAF_BUILD_TESTS=OFF -DSLAF_BUILD_BENCH=OFF >/dev/null
-targets=(segment_fuzz block_fuzz manifest_fuzz table_fuzz dense_fuzz mtx_fuzz lzf_fuzz sql_fuzz)
+targets=(segment_fuzz block_fuzz manifest_fuzz table_fuzz dense_fuzz mtx_fuzz lzf_fuzz sql_fuzz sql_bind_fuzz)
 cmake --build "$build" --target "${targets[@]}" -j2
 per=$(( secs / ${#targets[@]} )); [ "$per" -ge 1 ] || per=1
 mkdir -p "$here/artifacts"
@@ -38,7 +39,7 @@ for t in "${targets[@]}"; do
   elif [ "$t" = lzf_fuzz ]; then
     # Seeds: LZF streams (fuzz/corpus/lzf/), first two bytes the output capacity.
     cp -n "$here"/corpus/lzf/* "$corpus"/
-  elif [ "$t" = sql_fuzz ]; then
+  elif [ "$t" = sql_fuzz ] || [ "$t" = sql_bind_fuzz ]; then
     # Seeds: queries over cells, genes and expression (fuzz/corpus/sql/).
     cp -n "$here"/corpus/sql/* "$corpus"/
     extra=(-dict="$here/sql.dict")
