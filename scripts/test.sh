@@ -21,7 +21,7 @@ fi
 if [ "${SLAF_SKIP_FUZZ:-0}" != 1 ]; then
   echo "== fuzz smoke (libFuzzer, 9 targets: segment, block, manifest, table, dense, mtx, lzf, sql, sql_bind; 20 s each, fixed seed, fresh corpus from the golden vectors and fuzz/corpus/)"
   rm -rf "$root/build-fuzz/corpus"
-  FUZZ_SEED=1 FUZZ_CORPUS_DIR="$root/build-fuzz/corpus" bash "$root/fuzz/run.sh" 180 2>bash "$root/fuzz/run.sh" 160 2>&11 | grep -E "^==|Done|SUMMARY|ERROR"
+  FUZZ_SEED=1 FUZZ_CORPUS_DIR="$root/build-fuzz/corpus" bash "$root/fuzz/run.sh" 180 2>&1 | grep -E "^==|Done|SUMMARY|ERROR"
   if ls "$root"/fuzz/artifacts/* >/dev/null 2>&1; then
     echo "fuzzing found crashes: see fuzz/artifacts/" >&2
     exit 1
