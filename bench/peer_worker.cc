@@ -4,24 +4,34 @@
 //   slaf-peer-worker import --data-dir D --h5ad F --staging D/staging --out-dir D/slaf
 //   slaf-peer-worker bench --data-dir D --store D/slaf --mode warm|cold [--scenario ID]...
 //
-// The store is a slaf dataset (format-spec §9) built by one create
-// transaction: X as expression segments in frequency gene order (§4.4),
-// obs and var as column tables (§7) holding every staging column except the
-// implicit integer ids; repeated strings are categorical, cell_id / gene_id
-// stay strings and are the index columns. Bench opens the newest version
-// with Dataset::Open and answers every scenario from it: filters as
-// Predicates on obs/var, expression through ReadCells, aggregates through
-// GeneStats and obs columns. Gene columns and the full scan run the segment
-// scanner directly (projection and column pushdown), on segment files the
-// manifest lists.
+// Import: the store is a slaf dataset (format-spec §9) made by
+// slaf::Convert from the h5ad (what `slaf convert` does; so the harness's
+// import time is the engine's convert time), then its gene index (the
+// gene-major copy of X, §9.9, what `slaf index` builds) as the next version.
+// SLAF_PEER_IMPORT=staging builds the cell-major store from the staging
+// arrays instead, in one create transaction: X as expression segments in
+// frequency gene order (§4.4), obs and var as column tables (§7) holding
+// every staging column except the implicit integer ids; repeated strings
+// are categorical, cell_id / gene_id stay strings and are the index columns.
+// SLAF_PEER_GENE_INDEX=0 skips the gene index.
+//
+// Bench opens the newest version with Dataset::Open and answers every
+// scenario from it: filters as Predicates on obs/var, cell rows through
+// ReadCells, gene columns through ReadGenes (the gene index), aggregates
+// through GeneStats and obs columns. The full scan (and gene columns when
+// there is no gene index) run the segment scanner directly (projection and
+// column pushdown), on segment files the manifest lists. SLAF_PEER_SQL=1
+// answers the query scenarios through slaf::sql::Execute instead (see
+// "SQL mode" below).
 //
 // Cached across queries, as the peers may (shared/peers README): the open
 // Dataset with its lazily opened file readers, the X segment readers, and
 // the cell_id / gene_id -> row maps, built on first use like h5py_csr's.
 //
 // Import knobs for experiments (environment): SLAF_CHUNK_BYTES and
-// SLAF_MIN_CHUNK_ROWS override the dataset's segment defaults,
-// SLAF_GENE_ORDER=identity keeps the staging gene order.
+// SLAF_MIN_CHUNK_ROWS override the dataset's segment defaults (the convert
+// import takes SLAF_CHUNK_BYTES only), SLAF_GENE_ORDER=identity keeps the
+// input's gene order.
 #include <fcntl.h>
 #include <simdjson.h>
 #include <sys/mman.h>
@@ -29,6 +39,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
 #include <cinttypes>
 #include <cmath>
@@ -36,6 +47,7 @@
 #include <cstring>
 #include <fstream>
 #include <map>
+#include <optional>
 #include <set>
 #include <string>
 #include <unordered_map>
@@ -43,7 +55,9 @@
 
 #include "slaf/dataset.h"
 #include "slaf/dataset_writer.h"
+#include "slaf/interop.h"
 #include "slaf/segment.h"
+#include "slaf/sql.h"
 #include "slaf/store.h"
 #include "slaf/table.h"
 
@@ -93,7 +107,10 @@ struct Mapped {
   }
 };
 
-std::string Version() { return "slaf 0.1.0 (dataset format 1.0, segment format 1.0)"; }
+// The dataset format is 1.1 with a gene index (Manifest::ToJson), else 1.0.
+std::string Version(bool gene_index = true) {
+  return std::string("slaf 0.1.0 (dataset format ") + (gene_index ? "1.1, gene index" : "1.0") + ", segment format 1.0)";
+}
 
 // ---------------------------------------------------------------- import
 
@@ -193,7 +210,77 @@ slaf::Table TableFromJson(const std::string& path, simdjson::dom::array schema, 
   return t;
 }
 
+// After the cell-major store is committed: the gene index (the gene-major
+// copy of X, format-spec §9.9, as `slaf index` builds it) unless
+// SLAF_PEER_GENE_INDEX=0, then the summary line. x_ms = time to the
+// committed cell-major store.
+int Finish(std::shared_ptr<slaf::io::ObjectStore> store, const std::string& source, double x_ms, Clock::time_point t0) {
+  double gi_ms = 0;
+  const char* gi = getenv("SLAF_PEER_GENE_INDEX");
+  if (gi == nullptr || std::string(gi) != "0") {
+    const auto t_gi = Clock::now();
+    slaf::WriteOptions wo;
+    wo.message = "slaf-peer-worker import: gene index";
+    wo.sort_memory_bytes = 1ull << 30;
+    auto v = slaf::BuildGeneIndex(store, "", wo);
+    if (!v.ok()) Die("gene index: " + v.status().ToString());
+    gi_ms = Ms(t_gi);
+  }
+  auto ds = slaf::Dataset::Open(store);
+  if (!ds.ok()) Die(ds.status().ToString());
+  const slaf::Manifest& m = (*ds)->manifest();
+  uint64_t expr_bytes = 0, gi_bytes = 0;
+  for (const slaf::SegmentRef& s : m.x.segments) expr_bytes += s.size;
+  if (m.x.gene_index)
+    for (const slaf::GeneSegmentRef& s : m.x.gene_index->segments) gi_bytes += s.size;
+  const uint64_t nnz = (*ds)->nnz();
+  std::fprintf(stderr,
+               "imported (%s) %" PRIu64 " x %u, nnz %" PRIu64 " as version %" PRIu64 ": X %" PRIu64 " bytes in %zu segment(s) (%.3f B/nnz), gene index %" PRIu64
+               " bytes (%.3f B/nnz), %" PRIu64 " bytes in all; cell-major store %.1f s, gene index %.1f s, total %.1f s\n",
+               source.c_str(), (*ds)->n_cells(), (*ds)->n_genes(), nnz, m.version, expr_bytes, m.x.segments.size(), nnz ? double(expr_bytes) / nnz : 0.0, gi_bytes,
+               nnz ? double(gi_bytes) / nnz : 0.0, (*ds)->bytes_on_disk(), x_ms / 1000, gi_ms / 1000, Ms(t0) / 1000);
+  // expr_bytes: the cell-major X segments (the expression data every query
+  // can use); the gene-major copy is reported on its own.
+  std::printf("@@RESULT {\"scenario\": \"__import__\", \"ok\": true, \"engine\": \"%s\", \"format\": \"slaf dataset v1\", \"source\": \"%s\", \"expr_bytes\": %" PRIu64
+              ", \"gene_index_bytes\": %" PRIu64 ", \"x_ms\": %.1f, \"gene_index_ms\": %.1f}\n",
+              Version(m.x.gene_index.has_value()).c_str(), source.c_str(), expr_bytes, gi_bytes, x_ms, gi_ms);
+  return 0;
+}
+
+// The import through slaf::Convert from the h5ad (what `slaf convert` does),
+// so the harness's import time is the engine's convert time (plus the gene
+// index). Convert writes a new directory beside --out-dir (under a temporary
+// name, then renamed into place), so the empty directory the harness made is
+// removed first; its external sort spills to $TMPDIR.
+int ImportH5ad(const Args& a) {
+  const auto t0 = Clock::now();
+  const std::string h5ad = Arg(a, "--h5ad"), out = Arg(a, "--out-dir");
+  if (h5ad.empty() || out.empty()) Die("import needs --h5ad and --out-dir");
+  if (::rmdir(out.c_str()) != 0 && errno != ENOENT) Die(out + ": cannot remove the (empty) output directory: " + std::strerror(errno));
+  slaf::ConvertOptions co;
+  co.format = slaf::InputFormat::kH5ad;
+  co.gene_index = false;  // built by Finish, timed on its own
+  co.memory_bytes = 1ull << 30;
+  co.spill_dir = getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
+  co.message = "slaf-peer-worker import of " + h5ad;
+  if (const char* cb = getenv("SLAF_CHUNK_BYTES")) co.chunk_bytes = static_cast<uint32_t>(std::stoul(cb));
+  if (const char* go = getenv("SLAF_GENE_ORDER"); go && std::string(go) == "identity") co.frequency_order = false;
+  auto report = slaf::Convert(h5ad, out, co);
+  if (!report.ok()) Die("convert " + h5ad + ": " + report.status().ToString());
+  const double x_ms = Ms(t0);
+  std::fprintf(stderr, "convert: %s, %" PRIu64 " x %u, nnz %" PRIu64 ", %s, %" PRIu64 " bytes, %.1f s\n", report->format.c_str(), report->n_cells, report->n_genes, report->nnz,
+               report->value_type.c_str(), report->bytes, x_ms / 1000);
+  for (const std::string& n : report->not_carried) std::fprintf(stderr, "convert: not carried: %s\n", n.c_str());
+  for (const std::string& n : report->notes) std::fprintf(stderr, "convert: note: %s\n", n.c_str());
+  auto store = slaf::io::OpenLocalStore(out, /*create=*/false);
+  if (!store.ok()) Die(store.status().ToString());
+  return Finish(*store, "h5ad via slaf::Convert", x_ms, t0);
+}
+
 int Import(const Args& a) {
+  const char* src = getenv("SLAF_PEER_IMPORT");
+  if (src && std::string(src) != "staging" && std::string(src) != "h5ad") Die("SLAF_PEER_IMPORT must be h5ad (default) or staging");
+  if (!src || std::string(src) == "h5ad") return ImportH5ad(a);
   const auto t0 = Clock::now();
   const std::string st = Arg(a, "--staging"), out = Arg(a, "--out-dir");
   if (st.empty() || out.empty()) Die("import needs --staging and --out-dir");
@@ -253,15 +340,7 @@ int Import(const Args& a) {
   DieIf((*txn)->SetVar(TableFromJson(st + "/genes.json", meta["genes_schema"].get_array(), n_genes, "gene_id")), "var");
   auto version = (*txn)->Commit();
   if (!version.ok()) Die(version.status().ToString());
-  auto ds = slaf::Dataset::Open(*store);
-  if (!ds.ok()) Die(ds.status().ToString());
-  uint64_t expr_bytes = 0;
-  for (const slaf::SegmentRef& s : (*ds)->manifest().x.segments) expr_bytes += s.size;
-  std::fprintf(stderr, "imported %" PRIu64 " x %" PRIu64 ", nnz %" PRIu64 " as version %" PRIu64 ": X %" PRIu64 " bytes in %zu segment(s) (%.3f B/nnz), %" PRIu64 " bytes in all, in %.1f s\n",
-               n_cells, n_genes, nnz, *version, expr_bytes, (*ds)->manifest().x.segments.size(), nnz ? double(expr_bytes) / nnz : 0.0,
-               (*ds)->bytes_on_disk(), Ms(t0) / 1000);
-  std::printf("@@RESULT {\"scenario\": \"__import__\", \"ok\": true, \"engine\": \"%s\", \"format\": \"slaf dataset v1\", \"expr_bytes\": %" PRIu64 "}\n", Version().c_str(), expr_bytes);
-  return 0;
+  return Finish(*store, "staging", Ms(t0), t0);
 }
 
 // ---------------------------------------------------------------- bench
@@ -425,11 +504,326 @@ std::string IdsCheck(const std::vector<Id>& ids) {
   return "{\"n\": " + std::to_string(ids.size()) + ", \"idsum\": " + std::to_string(idsum) + "}";
 }
 
+// ---------------------------------------------------------------- SQL mode
+//
+// SLAF_PEER_SQL=1 (or "user"): the scenarios a SQL user would write as
+// queries (filters, cell and gene rows, submatrices, aggregates, the full
+// scan) are answered by slaf::sql::Execute on SQL text built from the
+// scenario, and the result Table is reduced to the same check as the API
+// path, so the harness cross-checks the SQL engine against the peers. The
+// text is what a user would write; SLAF_PEER_SQL=duckdb sends the statements
+// node/bench.mjs sends DuckDB instead (`x::DOUBLE` written CAST(x AS
+// DOUBLE)). Like DuckDB's, a lookup by cell_id / gene_id is its own
+// statement before the expression query, and both are timed. Streaming stays
+// on the API path. SLAF_PEER_SQL_THREADS sets QueryOptions::threads
+// (default 2 = the cores, as DuckDB); SLAF_PEER_SQL_EXPLAIN=1 prints each
+// statement's EXPLAIN plan to stderr once per scenario (warm, untimed).
+enum class SqlStyle { kOff, kUser, kDuckdb };
+
+SqlStyle SqlStyleFromEnv() {
+  const char* e = getenv("SLAF_PEER_SQL");
+  if (e == nullptr) return SqlStyle::kOff;
+  const std::string v = e;
+  if (v.empty() || v == "0") return SqlStyle::kOff;
+  if (v == "duckdb") return SqlStyle::kDuckdb;
+  if (v == "1" || v == "user") return SqlStyle::kUser;
+  Die("SLAF_PEER_SQL must be 0, 1, user or duckdb");
+}
+
+std::string SqlLit(std::string_view s) {
+  std::string o = "'";
+  for (char c : s) {
+    if (c == '\'') o += '\'';
+    o += c;
+  }
+  return o + "'";
+}
+
+// A numeric result cell as double (NaN for null).
+double NumAt(const slaf::Column& c, uint64_t i) {
+  if (c.is_null(i)) return std::nan("");
+  switch (c.type) {
+    case slaf::ColumnType::kInt64: return static_cast<double>(c.ints[i]);
+    case slaf::ColumnType::kFloat64: return c.doubles[i];
+    case slaf::ColumnType::kBool: return c.bools[i];
+    default: return std::nan("");
+  }
+}
+
+bool IsNumeric(const slaf::Column& c) {
+  return c.type == slaf::ColumnType::kInt64 || c.type == slaf::ColumnType::kFloat64 || c.type == slaf::ColumnType::kBool;
+}
+
+class SqlRunner {
+ public:
+  SqlRunner(slaf::Dataset* ds, SqlStyle style) : ds_(ds), style_(style) {
+    if (const char* t = getenv("SLAF_PEER_SQL_THREADS")) options_.threads = std::stoi(t);
+    explain_ = getenv("SLAF_PEER_SQL_EXPLAIN") != nullptr && std::string(getenv("SLAF_PEER_SQL_EXPLAIN")) == "1";
+  }
+
+  std::string_view style_name() const { return style_ == SqlStyle::kDuckdb ? "duckdb" : "user"; }
+
+  // nullopt: not a SQL scenario (the API path answers it).
+  std::optional<Outcome> Run(simdjson::dom::element sc) {
+    const std::string_view kind = sc["kind"];
+    sql_.clear();
+    runs_.emplace_back();
+    Outcome o;
+    if (kind == "cell_filter" || kind == "gene_filter") o = Filter(sc, kind == "cell_filter");
+    else if (kind == "cells_by_id") o = ById(sc, true);
+    else if (kind == "genes_by_id") o = ById(sc, false);
+    else if (kind == "submatrix") o = Submatrix(sc);
+    else if (kind == "agg_celltype") o = AggCellType();
+    else if (kind == "agg_gene_by_celltype") o = AggGeneByCellType(sc);
+    else if (kind == "agg_top_genes") o = TopGenes(sc);
+    else if (kind == "full_scan") o = FullScan();
+    else return std::nullopt;
+    // The statements, for the result line (kept in the harness's raw JSON).
+    std::string texts = "\"sql_style\": " + JsonStr(style_name()) + ", \"sql\": [";
+    for (size_t i = 0; i < sql_.size(); ++i) texts += (i ? ", " : "") + JsonStr(sql_[i]);
+    o.extra = texts + "]";
+    if (!o.ok) o.error = "SQL: " + o.error + " [" + (sql_.empty() ? std::string() : sql_.back()) + "]";
+    return o;
+  }
+
+  // Per-statement times: forget those of earlier scenarios.
+  void Reset() { runs_.clear(); }
+
+  // `"sql_stmt_ms": [...]`: per statement, the median over the runs since
+  // Reset() without the first `skip` (the warm-up); "" when none.
+  std::string StatementTimes(size_t skip) const {
+    if (runs_.size() <= skip) skip = 0;
+    const size_t n = runs_.empty() ? 0 : runs_.back().size();
+    if (n == 0) return "";
+    std::string o = "\"sql_stmt_ms\": [";
+    for (size_t k = 0; k < n; ++k) {
+      std::vector<double> v;
+      for (size_t r = skip; r < runs_.size(); ++r)
+        if (runs_[r].size() == n) v.push_back(runs_[r][k]);
+      std::sort(v.begin(), v.end());
+      o += (k ? ", " : "") + Num(v.empty() ? 0 : v[v.size() / 2]);
+    }
+    return o + "]";
+  }
+
+  // EXPLAIN of the statements of the last Run, to stderr.
+  void Explain(const std::string& id) {
+    if (!explain_) return;
+    for (const std::string& q : sql_) {
+      auto r = slaf::sql::Execute(*ds_, "EXPLAIN " + q, options_);
+      std::fprintf(stderr, "[%s] EXPLAIN %s\n%s\n", id.c_str(), q.c_str(), r.ok() ? r->plan.c_str() : r.status().ToString().c_str());
+    }
+  }
+
+ private:
+  // Runs one statement; the text is kept for the result line and errors.
+  slaf::Status Query(std::string q, slaf::Table* out) {
+    sql_.push_back(std::move(q));
+    const auto t0 = Clock::now();
+    auto r = slaf::sql::Execute(*ds_, sql_.back(), options_);
+    if (!r.ok()) return r.status();
+    *out = std::move(r->table);
+    runs_.back().push_back(Ms(t0));
+    return slaf::Status::OK();
+  }
+
+  static Outcome Err(const slaf::Status& s) { return Fail(s.ToString()); }
+
+  static Outcome Shape(const slaf::Table& t, size_t cols, const std::string& what) {
+    if (t.columns.size() != cols) return Fail(what + ": " + std::to_string(t.columns.size()) + " result column(s), expected " + std::to_string(cols));
+    return Outcome();
+  }
+
+  // Sum of an integer id column (the check's idsum).
+  static Outcome IdColumn(const slaf::Column& c, std::vector<uint64_t>* ids) {
+    if (c.type != slaf::ColumnType::kInt64) return Fail("id column " + c.name + " is " + std::string(slaf::ColumnTypeName(c.type)) + ", expected int64");
+    for (uint64_t i = 0; i < c.n_rows; ++i) {
+      if (c.is_null(i) || c.ints[i] < 0) return Fail("id column " + c.name + ": null or negative id");
+      ids->push_back(static_cast<uint64_t>(c.ints[i]));
+    }
+    return Outcome();
+  }
+
+  // nnz = rows, sum = sum of the (last) value column; integer adds for int64.
+  static Outcome NnzSumCheck(const slaf::Table& t) {
+    if (t.columns.empty()) return Fail("no result columns");
+    const slaf::Column& v = t.columns.back();
+    double sum = 0;
+    if (v.type == slaf::ColumnType::kInt64) {
+      int64_t isum = 0;
+      for (uint64_t i = 0; i < v.n_rows; ++i) isum += v.ints[i];
+      sum = static_cast<double>(isum);
+    } else if (v.type == slaf::ColumnType::kFloat64) {
+      for (uint64_t i = 0; i < v.n_rows; ++i) sum += v.doubles[i];
+    } else {
+      return Fail("value column " + v.name + " is " + std::string(slaf::ColumnTypeName(v.type)));
+    }
+    if (v.null_count()) return Fail("value column " + v.name + " has nulls");
+    Outcome o;
+    o.check = NnzSum(t.n_rows, sum);
+    return o;
+  }
+
+  // SELECT cell_integer_id FROM cells WHERE <the scenario's sql_where>, as DuckDB.
+  Outcome Filter(simdjson::dom::element sc, bool cells) {
+    const std::string where{std::string_view(sc["sql_where"])};
+    slaf::Table t;
+    const std::string q = cells ? "SELECT cell_integer_id FROM cells WHERE " + where : "SELECT gene_integer_id FROM genes WHERE " + where;
+    if (slaf::Status s = Query(q, &t); !s.ok()) return Err(s);
+    if (Outcome o = Shape(t, 1, "filter"); !o.ok) return o;
+    ids_.clear();
+    if (Outcome o = IdColumn(t.columns[0], &ids_); !o.ok) return o;
+    Outcome o;
+    o.check = IdsCheck(ids_);
+    return o;
+  }
+
+  static std::string Join(const std::vector<uint64_t>& v) {
+    std::string o;
+    for (size_t i = 0; i < v.size(); ++i) o += (i ? "," : "") + std::to_string(v[i]);
+    return o;
+  }
+
+  // cells_by_id / genes_by_id: the ids by name, then their nonzeros.
+  Outcome ById(simdjson::dom::element sc, bool cells) {
+    const std::string table = cells ? "cells" : "genes", name = cells ? "cell_id" : "gene_id";
+    const std::string id = cells ? "cell_integer_id" : "gene_integer_id", other = cells ? "gene_integer_id" : "cell_integer_id";
+    std::vector<std::string> names;
+    for (simdjson::dom::element e : sc[cells ? "cell_ids" : "gene_ids"].get_array()) names.push_back(SqlLit(std::string_view(e)));
+    std::string in;
+    for (size_t i = 0; i < names.size(); ++i) in += (i ? ", " : "") + names[i];
+    const bool one = style_ == SqlStyle::kUser && names.size() == 1;
+    slaf::Table t;
+    std::string q = "SELECT " + id + " FROM " + table + " WHERE " + name + (one ? " = " + names[0] : " IN (" + in + ")");
+    if (slaf::Status s = Query(q, &t); !s.ok()) return Err(s);
+    if (Outcome o = Shape(t, 1, "id lookup"); !o.ok) return o;
+    ids_.clear();
+    if (Outcome o = IdColumn(t.columns[0], &ids_); !o.ok) return o;
+    if (ids_.size() != names.size()) return Fail("id lookup: " + std::to_string(ids_.size()) + " row(s) for " + std::to_string(names.size()) + " name(s)");
+    if (style_ == SqlStyle::kDuckdb) {
+      q = "SELECT cell_integer_id, gene_integer_id, value FROM expression WHERE " + id + " IN (" + Join(ids_) + ")";
+    } else if (ids_.size() == 1) {
+      q = "SELECT " + other + ", value FROM expression WHERE " + id + " = " + std::to_string(ids_[0]);
+    } else {
+      q = "SELECT cell_integer_id, gene_integer_id, value FROM expression WHERE " + id + " IN (" + Join(ids_) + ")";
+    }
+    if (slaf::Status s = Query(q, &t); !s.ok()) return Err(s);
+    if (Outcome o = Shape(t, ids_.size() == 1 && style_ == SqlStyle::kUser ? 2 : 3, "expression"); !o.ok) return o;
+    return NnzSumCheck(t);
+  }
+
+  Outcome Submatrix(simdjson::dom::element sc) {
+    std::vector<uint64_t> c, g;
+    for (auto v : sc["cells"].get_array()) c.push_back(uint64_t(v));
+    for (auto v : sc["genes"].get_array()) g.push_back(uint64_t(v));
+    slaf::Table t;
+    if (slaf::Status s = Query("SELECT cell_integer_id, gene_integer_id, value FROM expression WHERE cell_integer_id IN (" + Join(c) + ") AND gene_integer_id IN (" + Join(g) + ")", &t); !s.ok())
+      return Err(s);
+    if (Outcome o = Shape(t, 3, "submatrix"); !o.ok) return o;
+    return NnzSumCheck(t);
+  }
+
+  // groups = result rows, count_sum = sum of COUNT(*), avg_sum = sum of the averages.
+  Outcome AggCellType() {
+    slaf::Table t;
+    const std::string q = style_ == SqlStyle::kDuckdb ? "SELECT cell_type, COUNT(*) AS n, AVG(total_counts) AS avg_total FROM cells GROUP BY cell_type"
+                                                      : "SELECT cell_type, COUNT(*), AVG(total_counts) FROM cells GROUP BY cell_type";
+    if (slaf::Status s = Query(q, &t); !s.ok()) return Err(s);
+    if (Outcome o = Shape(t, 3, "agg"); !o.ok) return o;
+    if (!IsNumeric(t.columns[1]) || !IsNumeric(t.columns[2])) return Fail("COUNT / AVG columns are not numeric");
+    double count_sum = 0, avg_sum = 0;
+    for (uint64_t i = 0; i < t.n_rows; ++i) {
+      count_sum += NumAt(t.columns[1], i);
+      if (!t.columns[2].is_null(i)) avg_sum += NumAt(t.columns[2], i);
+    }
+    Outcome o;
+    o.check = "{\"groups\": " + std::to_string(t.n_rows) + ", \"count_sum\": " + std::to_string(static_cast<uint64_t>(count_sum)) + ", \"avg_sum\": " + Num(avg_sum) + "}";
+    return o;
+  }
+
+  // n_genes = result rows (genes with a nonzero among those cells), sum =
+  // sum of SUM(value), avg_sum = sum of AVG(value) (DuckDB style: SUM / COUNT,
+  // as bench.mjs reduces it).
+  Outcome AggGeneByCellType(simdjson::dom::element sc) {
+    const std::string type = SqlLit(std::string_view(sc["cell_type"]));
+    const bool duck = style_ == SqlStyle::kDuckdb;
+    const std::string q =
+        duck ? "SELECT e.gene_integer_id, SUM(e.value) AS s, COUNT(*) AS c, AVG(e.value) AS a FROM expression e JOIN cells c ON e.cell_integer_id = c.cell_integer_id WHERE c.cell_type = " +
+                   type + " GROUP BY e.gene_integer_id"
+             : "SELECT gene_integer_id, SUM(value), AVG(value) FROM expression e JOIN cells c ON e.cell_integer_id = c.cell_integer_id WHERE c.cell_type = " + type +
+                   " GROUP BY gene_integer_id";
+    slaf::Table t;
+    if (slaf::Status s = Query(q, &t); !s.ok()) return Err(s);
+    if (Outcome o = Shape(t, duck ? 4 : 3, "agg"); !o.ok) return o;
+    for (size_t k = 1; k < t.columns.size(); ++k)
+      if (!IsNumeric(t.columns[k])) return Fail("aggregate column " + std::to_string(k) + " is not numeric");
+    uint64_t n = 0;
+    double sum = 0, avg_sum = 0;
+    for (uint64_t i = 0; i < t.n_rows; ++i) {
+      const double s = NumAt(t.columns[1], i);
+      if (duck) {
+        const double c = NumAt(t.columns[2], i);
+        sum += s;
+        if (c > 0) ++n, avg_sum += s / c;
+      } else {
+        if (std::isnan(s)) continue;
+        ++n;
+        sum += s;
+        avg_sum += NumAt(t.columns[2], i);
+      }
+    }
+    Outcome o;
+    o.check = "{\"n_genes\": " + std::to_string(n) + ", \"sum\": " + Num(sum) + ", \"avg_sum\": " + Num(avg_sum) + "}";
+    return o;
+  }
+
+  Outcome TopGenes(simdjson::dom::element sc) {
+    const std::string k = std::to_string(uint64_t(sc["k"]));
+    const std::string q = style_ == SqlStyle::kDuckdb
+                              ? "SELECT g.gene_id, t.s FROM (SELECT gene_integer_id, SUM(value) AS s FROM expression GROUP BY gene_integer_id) t JOIN genes g ON g.gene_integer_id = t.gene_integer_id ORDER BY t.s DESC, t.gene_integer_id ASC LIMIT " + k
+                              : "SELECT g.gene_id, SUM(e.value) AS total FROM expression e JOIN genes g ON e.gene_integer_id = g.gene_integer_id GROUP BY g.gene_id ORDER BY total DESC LIMIT " + k;
+    slaf::Table t;
+    if (slaf::Status s = Query(q, &t); !s.ok()) return Err(s);
+    if (Outcome o = Shape(t, 2, "top genes"); !o.ok) return o;
+    const slaf::Column& id = t.columns[0];
+    if (id.type != slaf::ColumnType::kString || !IsNumeric(t.columns[1])) return Fail("top genes: expected (string, number) columns");
+    Outcome o;
+    o.check = "{\"top\": [";
+    for (uint64_t i = 0; i < t.n_rows; ++i) o.check += (i ? ", [" : "[") + JsonStr(id.str(i)) + ", " + Num(NumAt(t.columns[1], i)) + "]";
+    o.check += "]}";
+    return o;
+  }
+
+  Outcome FullScan() {
+    const bool duck = style_ == SqlStyle::kDuckdb;
+    slaf::Table t;
+    if (slaf::Status s = Query(duck ? "SELECT COUNT(*) AS n, CAST(SUM(value) AS DOUBLE) AS s FROM expression" : "SELECT SUM(value), COUNT(*) FROM expression", &t); !s.ok()) return Err(s);
+    if (Outcome o = Shape(t, 2, "scan"); !o.ok) return o;
+    if (t.n_rows != 1 || !IsNumeric(t.columns[0]) || !IsNumeric(t.columns[1])) return Fail("scan: expected one row of two numbers");
+    const slaf::Column& n = t.columns[duck ? 0 : 1];
+    const uint64_t nnz = n.type == slaf::ColumnType::kInt64 ? static_cast<uint64_t>(n.ints[0]) : static_cast<uint64_t>(NumAt(n, 0));
+    Outcome o;
+    o.check = NnzSum(nnz, NumAt(t.columns[duck ? 1 : 0], 0));
+    return o;
+  }
+
+  slaf::Dataset* ds_;
+  SqlStyle style_;
+  slaf::sql::QueryOptions options_;
+  bool explain_ = false;
+  std::vector<std::string> sql_;  // statements of the current scenario
+  std::vector<std::vector<double>> runs_;  // per run since Reset(): ms per statement
+  std::vector<uint64_t> ids_;
+};
+
 class Runner {
  public:
-  Runner(slaf::Dataset* ds, const std::string& data_dir) : ds_(ds), data_dir_(data_dir) {}
+  Runner(slaf::Dataset* ds, const std::string& data_dir, SqlRunner* sql = nullptr) : ds_(ds), data_dir_(data_dir), sql_(sql) {}
 
   Outcome Run(simdjson::dom::element sc, double stream_seconds, bool cold) {
+    if (sql_) {
+      if (std::optional<Outcome> o = sql_->Run(sc)) return *std::move(o);
+    }
     const std::string_view kind = sc["kind"];
     if (kind == "cell_filter" || kind == "gene_filter") return Filter(sc, kind == "cell_filter");
     if (kind == "cells_by_id") return CellsById(sc);
@@ -503,6 +897,15 @@ class Runner {
   Outcome GenesById(simdjson::dom::element sc) {
     std::vector<uint64_t> cols;
     if (Outcome o = Resolve(sc["gene_ids"].get_array(), false, &cols); !o.ok) return o;
+    if (ds_->manifest().x.gene_index) {
+      // The gene-major copy: only the chunks of these genes are read.
+      std::vector<uint32_t> genes(cols.begin(), cols.end());
+      auto m = ds_->ReadGenes(genes);
+      if (!m.ok()) return Err(m.status());
+      Outcome o;
+      o.check = NnzSumOf(*m);
+      return o;
+    }
     slaf::ScanOptions so;
     for (uint64_t c : cols) so.columns.push_back(static_cast<uint32_t>(c));
     so.want_indices = false;  // the check needs values only
@@ -705,6 +1108,7 @@ class Runner {
 
   slaf::Dataset* ds_;
   std::string data_dir_;
+  SqlRunner* sql_;
   std::vector<std::unique_ptr<slaf::SegmentReader>> x_;
   NameIndex cell_index_, gene_index_;
   slaf::CsrMatrix block_, result_;  // reused: callers keep buffers across queries
@@ -739,14 +1143,19 @@ int Bench(const Args& a) {
   auto ds = slaf::Dataset::Open(store);
   if (!ds.ok()) Die(ds.status().ToString());
   const double open_ms = Ms(t_open);
-  Runner runner(ds->get(), d);
-  if (!cold) Emit("{\"scenario\": \"__open__\", \"ok\": true, \"open_ms\": " + Num(open_ms) + ", \"peak_rss_mb\": " + Num(PeakRssMb()) + ", \"engine\": " + JsonStr(Version()) + "}");
+  const SqlStyle style = SqlStyleFromEnv();
+  std::optional<SqlRunner> sql;
+  if (style != SqlStyle::kOff) sql.emplace(ds->get(), style);
+  Runner runner(ds->get(), d, sql ? &*sql : nullptr);
+  const std::string engine = Version((*ds)->manifest().x.gene_index.has_value()) + (sql ? ", SQL mode (" + std::string(sql->style_name()) + " statements)" : "");
+  if (!cold) Emit("{\"scenario\": \"__open__\", \"ok\": true, \"open_ms\": " + Num(open_ms) + ", \"peak_rss_mb\": " + Num(PeakRssMb()) + ", \"engine\": " + JsonStr(engine) + "}");
   for (auto sc : doc["scenarios"].get_array()) {
     const std::string id{std::string_view(sc["id"])};
     if (!only.empty() && std::find(only.begin(), only.end(), id) == only.end()) continue;
     const bool is_stream = std::string_view(sc["kind"]) == "stream";
     double stream_seconds = 10;
     if (is_stream) stream_seconds = stream_arg.empty() ? double(sc["seconds"]) : std::stod(stream_arg);
+    if (sql) sql->Reset();
     if (cold) {
       const auto t0 = Clock::now();
       Outcome o = runner.Run(sc, stream_seconds, true);
@@ -755,6 +1164,7 @@ int Bench(const Args& a) {
       if (o.ok) {
         line += ", \"open_ms\": " + Num(open_ms) + ", \"query_ms\": " + Num(q) + ", \"total_ms\": " + Num(open_ms + q) + ", \"check\": " + o.check;
         if (!o.extra.empty()) line += ", " + o.extra;
+        if (sql && !sql->StatementTimes(0).empty()) line += ", " + sql->StatementTimes(0);
         line += ", \"peak_rss_mb\": " + Num(PeakRssMb());
       }
       Emit(line + "}");
@@ -788,8 +1198,10 @@ int Bench(const Args& a) {
     line += "], \"check\": " + o.check;
     if (warmup_only) line += ", \"warmup_only\": true";
     if (!o.extra.empty()) line += ", " + o.extra;
+    if (sql && !sql->StatementTimes(1).empty()) line += ", " + sql->StatementTimes(1);
     line += ", \"peak_rss_mb\": " + Num(PeakRssMb()) + "}";
     Emit(line);
+    if (sql) sql->Explain(id);
   }
   return 0;
 }
