@@ -57,6 +57,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     return 0;
   }
   if (names.size() != (*plan)->slots.size()) __builtin_trap();
+  slaf::sql::Optimize(*plan);
   if (CrossJoins(*plan) > 1) return 0;
   slaf::sql::ExecContext ctx;
   ctx.ds = &ds;

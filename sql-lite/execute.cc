@@ -119,6 +119,7 @@ Result<QueryResult> Execute(const Dataset& dataset, std::string_view sql, const 
   SLAF_ASSIGN_OR_RETURN(Statement stmt, Parse(sql));
   std::vector<std::string> names;
   SLAF_ASSIGN_OR_RETURN(PlanPtr plan, BindStatement(stmt, dataset, &names));
+  Optimize(plan);
   ExecContext ctx;
   ctx.ds = &dataset;
   ctx.threads = std::max(1, options.threads);

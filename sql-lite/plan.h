@@ -186,6 +186,13 @@ struct Statement;
 // `names` receives the result's column names.
 Result<PlanPtr> BindStatement(const Statement& stmt, const Dataset& ds, std::vector<std::string>* names);
 
+// Projection pushdown over a bound plan (optimizer.cc): table scans keep
+// only the columns read above them, expression scans only the streams.
+void Optimize(const PlanPtr& plan);
+
+// Sets a pass-through node's output columns to its children's (binder.cc).
+void InheritColumns(PlanNode* n);
+
 // Execution.
 struct ExecContext {
   const Dataset* ds = nullptr;
