@@ -31,7 +31,7 @@ import read_tbl  # noqa: E402
 
 SLAF = None  # set in main
 N_CELLS, N_GENES = 3000, 2000
-COMMANDS = ["generate", "info", "versions", "verify", "append", "vacuum", "cells", "filter", "scan"]
+COMMANDS = ["generate", "info", "versions", "verify", "append", "vacuum", "cells", "filter", "scan", "query"]
 
 
 def run(*args, check=None):
@@ -301,6 +301,52 @@ class CliTest(unittest.TestCase):
         self.assertEqual(lines[0].split(), list(o))  # all columns, index first
         self.assertEqual([ln.split()[0] for ln in lines[1:4]], [o["cell_id"][1][i] for i in want[:3]])
         self.assertIn("3 of %d matching cells" % len(want), lines[4])
+
+    # ---- query (the language itself: tests/sql_diff_test.py against SQLite)
+
+    def test_query_formats_file_stdin_and_errors(self):
+        sql = "SELECT cell_type, COUNT(*) AS n, SUM(total_counts) AS umis FROM cells GROUP BY cell_type ORDER BY n DESC, cell_type"
+        o = self.obs
+        want = {}
+        for t, c in zip(o["cell_type"][1], o["total_counts"][1]):
+            n, u = want.get(t, (0, 0))
+            want[t] = (n + 1, u + c)
+        want_rows = sorted(([t, n, u] for t, (n, u) in want.items()), key=lambda r: (-r[1], r[0]))
+        _, out, _ = run("query", self.ds, sql, "--format", "json", check=0)
+        j = json.loads(out)
+        self.assertEqual([c["name"] for c in j["columns"]], ["cell_type", "n", "umis"])
+        self.assertEqual([c["type"] for c in j["columns"]], ["string", "int64", "int64"])
+        self.assertEqual(j["rows"], want_rows)
+        _, out, _ = run("query", self.ds, sql, "--format", "csv", check=0)
+        rows = list(csv.reader(io.StringIO(out)))
+        self.assertEqual(rows[0], ["cell_type", "n", "umis"])
+        self.assertEqual(rows[1:], [[t, str(n), str(u)] for t, n, u in want_rows])
+        _, out, _ = run("query", self.ds, sql, check=0)  # aligned table
+        self.assertEqual(out.splitlines()[0].split(), ["cell_type", "n", "umis"])
+        self.assertIn("(%d rows)" % len(want_rows), out)
+        # SQL from a file and from stdin.
+        path = os.path.join(self.tmp, "q.sql")
+        with open(path, "w") as f:
+            f.write("-- per cell type\n" + sql + ";\n")
+        self.assertEqual(json.loads(run("query", self.ds, "--file", path, "--format", "json", check=0)[1])["rows"], want_rows)
+        p = subprocess.run([SLAF, "query", self.ds, "-", "--format", "json"], input=sql, capture_output=True, text=True, timeout=60)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertEqual(json.loads(p.stdout)["rows"], want_rows)
+        # One cell's nonzeros, with the plan: the id is pushed into the scan.
+        _, out, _ = run("query", self.ds, "SELECT gene_integer_id, value FROM expression WHERE cell_integer_id = 17 ORDER BY 1",
+                        "--explain", check=0)
+        self.assertIn("pushed: WHERE cell_integer_id = 17", out)
+        row = self.x[17]
+        self.assertIn("(%d rows)" % row.nnz, out)
+        # Errors: position, caret, exit 1; usage errors exit 2.
+        rc, _, err = run("query", self.ds, "SELECT cell_typo\nFROM cells", check=1)
+        self.assertIn("SQL error at 1:8: unknown column 'cell_typo'; did you mean 'cell_type'?", err)
+        self.assertIn("  SELECT cell_typo\n         ^", err)
+        rc, _, err = run("query", self.ds, "SELECT 1 FROM cells WHERE", check=1)
+        self.assertIn("SQL error at 1:26: expected an expression", err)
+        run("query", self.ds, "SELECT 1", "--format", "xml", check=2)
+        run("query", self.ds, check=2)
+        rc, _, err = run("query", os.path.join(self.tmp, "missing.slaf"), "SELECT 1", check=1)
 
     # ---- append
 
