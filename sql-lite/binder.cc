@@ -194,7 +194,6 @@ struct BindMode {
   // After aggregation:
   bool post_agg = false;
   std::map<std::string, int>* group_slots = nullptr;  // Canon -> slot
-  std::vector<Type>* group_types = nullptr;
   std::map<std::string, int>* agg_slots = nullptr;  // key -> slot
   std::vector<AggSpec>* aggs = nullptr;
   std::vector<WindowCall>* windows = nullptr;
@@ -218,7 +217,7 @@ class Binder {
   Result<BExprPtr> BindFunction(const Expr& e, const BindMode& m, int depth);
   Result<BExprPtr> BindAggregate(const Expr& e, const BindMode& m, int depth);
   Result<int64_t> ConstInt(const Expr& e, const char* what);
-  bool PushIntoScan(const BExprPtr& conj, const Expr& ast, Rel* rel, int depth);
+  bool PushIntoScan(const BExprPtr& conj, const Expr& ast, Rel* rel);
   Status CheckNoAggregates(const Expr& e, const char* clause);
 
   const Dataset& ds_;
@@ -816,8 +815,7 @@ Result<BExprPtr> Binder::BindAggregate(const Expr& e, const BindMode& m, int dep
 // Narrows `rel`'s scan by `conj` when it is a comparison of the cell id,
 // gene id or value with constants, or an id IN (subquery). Returns false
 // (and changes nothing) otherwise.
-bool Binder::PushIntoScan(const BExprPtr& conj, const Expr& ast, Rel* rel, int depth) {
-  (void)depth;
+bool Binder::PushIntoScan(const BExprPtr& conj, const Expr& ast, Rel* rel) {
   PlanNode& node = *rel->plan;
   ExprScanSpec& s = node.scan;
   auto const_num = [](const BExprPtr& e, double* v) {
@@ -1067,7 +1065,7 @@ Result<BoundQuery> Binder::BindCore(const SelectCore& core, const std::vector<Or
       for (int s : slots) rs.insert(slot_rel.at(s));
       if (rs.size() == 1) {
         Rel& r = rels[static_cast<size_t>(*rs.begin())];
-        if (r.kind == Rel::Kind::kExpr && PushIntoScan(b, *c, &r, depth)) continue;
+        if (r.kind == Rel::Kind::kExpr && PushIntoScan(b, *c, &r)) continue;
         if (r.kind == Rel::Kind::kCells || r.kind == Rel::Kind::kGenes) {
           r.plan->scan_filters.push_back(b);
           r.est /= 4;
@@ -1158,7 +1156,6 @@ Result<BoundQuery> Binder::BindCore(const SelectCore& core, const std::vector<Or
   sel_mode.clause = "SELECT";
   sel_mode.post_agg = aggregate;
   sel_mode.group_slots = &group_slots;
-  sel_mode.group_types = &group_types;
   sel_mode.agg_slots = &agg_slots;
   sel_mode.aggs = &aggs;
   sel_mode.windows = &windows;

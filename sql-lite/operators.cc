@@ -330,7 +330,6 @@ class ExprScanOp final : public Operator {
       log_->chunks_total = totals.chunks;
     }
     node_->exec_note = src_->path();
-    log_->what = src_->path();
     return Status::OK();
   }
 
@@ -472,7 +471,6 @@ class ExprAggOp final : public Operator {
         total.mx[0] = t.max;
       }
       node_->exec_note = "chunk directories (no data read)";
-      log_->what = node_->exec_note;
       log_->chunks_total = t.chunks;
       log_->chunks_skipped = t.chunks;
     } else {
@@ -508,7 +506,6 @@ class ExprAggOp final : public Operator {
         log_->entries += l.entries;
       }
       node_->exec_note = path + (parts > 1 ? ", " + std::to_string(parts) + " threads" : std::string());
-      log_->what = node_->exec_note;
     }
     return Emit(total, width);
   }
@@ -1544,11 +1541,10 @@ class WindowOp final : public Operator {
 };
 
 // The expression scan or kernel a join's probe key can restrict.
-ScanTarget FindScanTarget(const PlanNode& join, Operator* probe_op, const std::vector<std::pair<const PlanNode*, Operator*>>& ops) {
+ScanTarget FindScanTarget(const PlanNode& join, const std::vector<std::pair<const PlanNode*, Operator*>>& ops) {
   ScanTarget t;
   if (join.probe_keys.size() != 1 || join.probe_keys[0]->kind != BExpr::Kind::kSlot) return t;
   const int slot = join.probe_keys[0]->slot;
-  (void)probe_op;
   for (const auto& [node, op] : ops) {
     auto it = std::find(node->slots.begin(), node->slots.end(), slot);
     if (it == node->slots.end()) continue;
@@ -1596,7 +1592,7 @@ Result<std::unique_ptr<Operator>> Build(const PlanPtr& plan, ExecContext* ctx,
       std::vector<std::pair<const PlanNode*, Operator*>> probe_scans;
       SLAF_ASSIGN_OR_RETURN(auto probe, Build(plan->children[0], ctx, &probe_scans));
       SLAF_ASSIGN_OR_RETURN(auto build, child(1));
-      const ScanTarget t = FindScanTarget(*plan, probe.get(), probe_scans);
+      const ScanTarget t = FindScanTarget(*plan, probe_scans);
       scans->insert(scans->end(), probe_scans.begin(), probe_scans.end());
       return std::unique_ptr<Operator>(new HashJoinOp(plan, std::move(probe), std::move(build), ctx, t));
     }

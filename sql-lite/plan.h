@@ -198,7 +198,6 @@ struct ExecContext {
   const Dataset* ds = nullptr;
   int threads = 2;
   struct ScanLog {
-    std::string what;
     uint64_t chunks_total = 0, chunks_read = 0, chunks_skipped = 0, entries = 0;
   };
   std::deque<ScanLog> scans;  // one per executed scan (deque: stable addresses)
