@@ -275,3 +275,39 @@ SELECT g.{gname}, COUNT(e.cell_integer_id) FROM genes g JOIN expression e ON g.g
 
 -- q90: numeric-string categorical column cast to integer
 SELECT CAST({numcat} AS INTEGER) AS k, COUNT(*) FROM cells GROUP BY CAST({numcat} AS INTEGER) ORDER BY k
+
+-- q91: variance of values far from zero, per gene (sums of squares would cancel)
+SELECT gene_integer_id, VARIANCE(value), STDDEV_POP(value), AVG(value), COUNT(*) FROM {layer_offset} GROUP BY gene_integer_id
+
+-- q92: the same per cell
+SELECT cell_integer_id, VAR_POP(value), STDDEV(value) FROM {layer_offset} WHERE cell_integer_id < 300 GROUP BY cell_integer_id
+
+-- q93: the same over the whole layer
+SELECT VARIANCE(value), STDDEV_POP(value), COUNT(*), SUM(value) FROM {layer_offset}
+
+-- q94: string functions on every category (non-ASCII, empty, quotes)
+SELECT {cat2}, LENGTH({cat2}), LOWER({cat2}), UPPER({cat2}), COUNT(*) FROM cells GROUP BY {cat2}
+
+-- q95: LIKE over values holding %, _, quotes and the empty string
+SELECT SUM(CASE WHEN {cat2} LIKE '50%' THEN 1 ELSE 0 END), SUM(CASE WHEN {cat2} LIKE '%''%' THEN 1 ELSE 0 END), SUM(CASE WHEN {cat2} = '' THEN 1 ELSE 0 END), SUM(CASE WHEN {cat2} LIKE '_' THEN 1 ELSE 0 END), SUM(CASE WHEN {cat2} LIKE '%' THEN 1 ELSE 0 END) FROM cells
+
+-- q96: cells without any nonzero
+SELECT cell_integer_id FROM cells WHERE cell_integer_id NOT IN (SELECT cell_integer_id FROM expression)
+
+-- q97: genes never expressed
+SELECT COUNT(*), MIN(gene_integer_id), MAX(gene_integer_id) FROM genes WHERE gene_integer_id NOT IN (SELECT gene_integer_id FROM expression)
+
+-- q98: per-gene moments over all cells (the one-pass kernel; the gene index on gen)
+SELECT gene_integer_id, VARIANCE(value), STDDEV(value), VAR_POP(value), MIN(value), MAX(value), AVG(value), SUM(value), COUNT(*) FROM expression GROUP BY gene_integer_id{notbig}
+
+-- q99: per-cell moments
+SELECT cell_integer_id, VARIANCE(value), STDDEV_POP(value), AVG(value) FROM expression WHERE cell_integer_id < 500 GROUP BY cell_integer_id
+
+-- q100: per-gene moments joined to gene names, one cell type
+SELECT g.{gname}, COUNT(*), AVG(e.value), STDDEV(e.value) FROM expression e JOIN genes g ON g.gene_integer_id = e.gene_integer_id JOIN cells c ON c.cell_integer_id = e.cell_integer_id WHERE c.{ctype} = '{ctype_a}' GROUP BY g.{gname}{notbig}
+
+-- q101: layers with another sparsity pattern than X: entries in one and not the other
+SELECT COUNT(*) FROM {layerf} l WHERE l.cell_integer_id < 200 AND l.gene_integer_id NOT IN (SELECT gene_integer_id FROM expression WHERE cell_integer_id = 3)
+
+-- q102: genes by name, case-sensitive equality and LIKE on mixed-case names
+SELECT COUNT(*), SUM(CASE WHEN {gname} LIKE 'gene%' THEN 1 ELSE 0 END), SUM(CASE WHEN LOWER({gname}) LIKE 'gene%' THEN 1 ELSE 0 END) FROM genes
