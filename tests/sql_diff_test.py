@@ -1890,6 +1890,8 @@ class Job:
         self.ds, self.qid, self.s, self.l, self.ordered, self.spec = ds, qid, s, l, ordered, spec
         # Every fifth query runs inline (--threads 1), the others on slaf's default 2 threads.
         self.threads = 1 if zlib_crc(qid + s) % 5 == 0 else None
+        # Every seventh runs with --explain: the same rows on stdout, the plan on stderr.
+        self.explain = zlib_crc(qid + s) % 7 == 3
         self.exp = self.exp_err = self.got = self.got_err = None
         self.types = None
         self.sqlite_s = 0.0
@@ -1905,6 +1907,8 @@ def slaf_query(job):
         args += ["--version", str(job.ds.version)]
     if job.threads is not None:
         args += ["--threads", str(job.threads)]
+    if job.explain:
+        args.append("--explain")
     t = time.monotonic()
     try:
         p = subprocess.run(args, capture_output=True, text=True, timeout=120)
@@ -1913,6 +1917,8 @@ def slaf_query(job):
     dt = time.monotonic() - t
     if p.returncode != 0:
         return None, "exit %d: %s" % (p.returncode, p.stderr.strip()[-1500:]), dt
+    if job.explain and "->" not in p.stderr:
+        return None, "--explain printed no plan on stderr: %r" % p.stderr[:300], dt
     if len(p.stdout) > (64 << 20):
         # Every query is meant to return a small result: don't parse a runaway one.
         return None, "output of %d bytes (more than 64 MiB; a runaway result)" % len(p.stdout), dt
@@ -1961,8 +1967,9 @@ def check_job(j, sqlite_only):
 
 
 def describe(j, why):
-    v = ("" if j.ds.version is None else " --version %d" % j.ds.version) + ("" if j.threads is None else " --threads %d" % j.threads)
-    s = ["--- %s%s %s: %s" % (j.ds.name, v, j.qid, why), "    SQL:    %s" % j.s]
+    v = ("" if j.ds.version is None else " --version %d" % j.ds.version) + ("" if j.threads is None else " --threads %d" % j.threads) + \
+        (" --explain" if j.explain else "")
+    s = ["--- %s%s %s: %s" % (j.ds.name, v, j.qid, why), "    SQL:    %s" % j.s.replace("\n", "\n            ")]
     if j.l != j.s:
         s.append("    SQLite: %s" % j.l)
     if j.exp is not None:
