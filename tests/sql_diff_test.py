@@ -10,7 +10,8 @@ Datasets (built in a temporary directory):
   gen   `slaf generate` (3000 cells x 400 genes), then `slaf append` of 600
         more generated cells (a second segment: version 2) and `slaf index`
         (the gene-major copy: version 3). Queried at versions 3, 1 and 2.
-  pbmc  the bundled 10x pbmc3k (2,700 x 32,738, 2.3 M nonzeros).
+  pbmc  the bundled 10x pbmc3k (2,700 x 32,738, 2.3 M nonzeros), converted
+        with --gene-index.
   h5    an h5ad written here with anndata: float32 X, layers `counts`
         (uint32), `scaled` (float32, another sparsity pattern) and `offset`
         (X + 1000), obs/var columns of every type with nulls, index columns
@@ -1860,7 +1861,9 @@ def build_datasets(tmp, shared, only):
         out.append(Built("gen", gen, False, (None, 1, 2)))
     if "pbmc" in only:
         pbmc = os.path.join(tmp, "pbmc3k.slaf")
-        run_slaf_checked("convert", os.path.join(ROOT, "demo", "pbmc3k", "filtered_gene_bc_matrices", "hg19"), pbmc, "--quiet")
+        # With the gene-major copy: gene selections read it (gen at version 1/2 has none).
+        run_slaf_checked("convert", os.path.join(ROOT, "demo", "pbmc3k", "filtered_gene_bc_matrices", "hg19"), pbmc, "--quiet",
+                         "--gene-index")
         out.append(Built("pbmc", pbmc, True))
     if "h5" in only:
         try:
