@@ -501,10 +501,14 @@ class Rel:
         self.sql = sql or table         # text in FROM (slaf)
         self.lsql = lsql or self.sql    # text in FROM (SQLite)
 
-    def refs(self, qualify=True):
+    def refs(self, qualify=True, rng=None):
         out = []
         for c in self.cols:
-            text = ("%s.%s" % (self.alias, qident(c.name))) if qualify and self.alias else qident(c.name)
+            name = qident(c.name)
+            if rng is not None and name != c.name and re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", c.name) \
+                    and c.name.lower() not in KEYWORDS and rng.random() < 0.4:
+                name = c.name  # unquoted: matched case-insensitively
+            text = ("%s.%s" % (self.alias, name)) if qualify and self.alias else name
             out.append(Ref(E(text, c.type), c))
         return out
 
@@ -1204,7 +1208,7 @@ class QueryGen:
         qualify = len(rels) > 1 or self.chance(0.6)
         out = []
         for r in rels:
-            out += r.refs(qualify)
+            out += r.refs(qualify, self.rng)
         return out
 
     def where(self, conj, scope, p=0.7, allow_sub=True):
@@ -1818,6 +1822,9 @@ def build_h5ad(path):
     counts[:, 290:] = 0   # genes without nonzeros
     counts = counts.tocsr()
     counts.eliminate_zeros()
+    big = counts.astype(np.int64)
+    big.data[7] = 4_000_000_000  # near the top of uint32 (layer counts only)
+    counts.eliminate_zeros()
     x = counts.astype(np.float32)
     x.data = np.log1p(x.data / np.float32(2)).astype(np.float32)
     obs = pd.DataFrame(index=pd.Index(["c%04d_%s" % (i, "AB"[i % 2]) for i in range(n)], name="barcode"))
@@ -1830,6 +1837,7 @@ def build_h5ad(path):
     obs["n_counts"] = np.asarray(counts.sum(1)).ravel().astype(np.int64)
     obs["ok"] = rng.random(n) < 0.5
     obs["nGenes"] = np.diff(counts.indptr).astype(np.int64)
+    obs["order"] = rng.integers(-3, 4, n)  # a keyword as a column name
     var = pd.DataFrame(index=pd.Index(["MT-%d" % i if i < 5 else ("Gene%03d" % i if i % 7 else "gene%03d" % i) for i in range(g)],
                                       name="symbol"))
     var["chrom"] = pd.Categorical(rng.choice(["chr1", "chr2", "chrX"], g))
@@ -1840,7 +1848,7 @@ def build_h5ad(path):
     scaled.data[scaled.data == 0] = np.float32(0.5)
     offset = x.copy()
     offset.data = (offset.data + np.float32(1000)).astype(np.float32)
-    a = ad.AnnData(X=x, obs=obs, var=var, layers={"counts": counts, "scaled": scaled, "offset": offset})
+    a = ad.AnnData(X=x, obs=obs, var=var, layers={"counts": big, "scaled": scaled, "offset": offset})
     a.write_h5ad(path)
 
 
