@@ -151,6 +151,7 @@ struct ColumnRef {
   int slot = -1;
   Type type = Type::kNull;
   int rel = -1;
+  bool hidden = false;  // reachable by name, not part of SELECT *
 };
 
 struct Scope {
@@ -224,6 +225,7 @@ class Binder {
   int next_slot_ = 0;
   std::vector<std::vector<const CommonTable*>> ctes_;
   std::set<std::string> binding_ctes_;  // to refuse recursive CTEs
+  std::map<std::string, BoundQuery> subqueries_;  // IN (subquery) plans by QueryKey
 };
 
 bool IsAggregateName(const std::string& n) {
@@ -248,6 +250,66 @@ bool ContainsWindow(const Expr& e) {
   for (const auto& [w, t] : e.whens) if (ContainsWindow(*w) || ContainsWindow(*t)) return true;
   if (e.else_expr && ContainsWindow(*e.else_expr)) return true;
   return false;
+}
+
+bool HasSubquery(const Expr& e) {
+  if (e.subquery) return true;
+  for (const ExprPtr& a : e.args) if (a && HasSubquery(*a)) return true;
+  if (e.case_operand && HasSubquery(*e.case_operand)) return true;
+  for (const auto& [w, t] : e.whens) if (HasSubquery(*w) || HasSubquery(*t)) return true;
+  if (e.else_expr && HasSubquery(*e.else_expr)) return true;
+  for (const ExprPtr& p : e.partition_by) if (HasSubquery(*p)) return true;
+  for (const OrderItem& o : e.window_order) if (HasSubquery(*o.expr)) return true;
+  return false;
+}
+
+// Canonical text of a subquery without nested subqueries, CTEs or derived
+// tables (empty otherwise): the same IN (SELECT ...) written twice, as a
+// select item and as a GROUP BY key, must bind to one plan.
+std::string QueryKey(const Query& q) {
+  if (!q.with.empty()) return "";
+  std::string k;
+  auto expr = [&](const Expr& e) -> bool {
+    if (HasSubquery(e)) return false;
+    k += ExprToString(e);
+    k += '\x1f';
+    return true;
+  };
+  for (const SelectCore& c : q.cores) {
+    k += c.distinct ? "SELECT DISTINCT " : "SELECT ";
+    for (const SelectItem& it : c.items) {
+      if (it.expr->kind == ExprKind::kStar) k += it.expr->qualifier + ".*";
+      else if (!expr(*it.expr)) return "";
+      k += " AS " + it.alias + "\x1f";
+    }
+    k += " FROM ";
+    for (const TableRef& t : c.from) {
+      if (t.subquery) return "";
+      k += t.name + " " + t.alias + "\x1f";
+    }
+    for (const JoinClause& j : c.joins) {
+      if (j.table.subquery) return "";
+      k += " JOIN " + j.table.name + " " + j.table.alias + " ON ";
+      if (j.on && !expr(*j.on)) return "";
+    }
+    k += " WHERE ";
+    if (c.where && !expr(*c.where)) return "";
+    k += " GROUP BY ";
+    for (const ExprPtr& g : c.group_by) if (!expr(*g)) return "";
+    k += " HAVING ";
+    if (c.having && !expr(*c.having)) return "";
+    k += " UNION ALL ";
+  }
+  k += " ORDER BY ";
+  for (const OrderItem& o : q.order_by) {
+    if (!expr(*o.expr)) return "";
+    k += std::to_string(o.desc) + std::to_string(static_cast<int>(o.nulls));
+  }
+  k += " LIMIT ";
+  if (q.limit && !expr(*q.limit)) return "";
+  k += " OFFSET ";
+  if (q.offset && !expr(*q.offset)) return "";
+  return k;
 }
 
 Status Binder::CheckNoAggregates(const Expr& e, const char* clause) {
@@ -322,15 +384,16 @@ Result<Rel> Binder::BindTableRef(const TableRef& t, int depth) {
       rel.cols.push_back(ColumnRef{rel.alias, c.name, slot, ColumnTypeToSql(c.type), -1});
       has_id_name = has_id_name || c.name == (genes ? "gene_id" : "cell_id");
     }
-    // The index column is also reachable as cell_id / gene_id.
+    // The index column is also reachable as cell_id / gene_id (same
+    // column, not repeated by SELECT *).
     if (!has_id_name && !te.index_column.empty()) {
-      const ColumnSchema* c = te.Find(te.index_column);
-      if (c) {
-        const int slot = NewSlot();
-        node->columns.push_back(c->name);
-        node->slots.push_back(slot);
-        node->types.push_back(Type::kString);
-        rel.cols.push_back(ColumnRef{rel.alias, genes ? "gene_id" : "cell_id", slot, Type::kString, -1});
+      for (size_t k = 0; k < rel.cols.size(); ++k) {
+        if (rel.cols[k].name != te.index_column) continue;
+        ColumnRef alias = rel.cols[k];
+        alias.name = genes ? "gene_id" : "cell_id";
+        alias.hidden = true;
+        rel.cols.push_back(alias);
+        break;
       }
     }
     rel.plan = node;
@@ -625,7 +688,19 @@ Result<BExprPtr> Binder::BindInner(const Expr& e, const BindMode& m, int depth) 
     }
     case ExprKind::kInSubquery: {
       SLAF_ASSIGN_OR_RETURN(BExprPtr a, Bind(*e.args[0], m, depth + 1));
-      SLAF_ASSIGN_OR_RETURN(BoundQuery bq, BindQuery(*e.subquery, depth + 1));
+      // One plan per subquery text: binding the same expression twice (a
+      // select item that is also a GROUP BY key) must give equal trees.
+      std::string key = QueryKey(*e.subquery);
+      if (key.empty()) key = "#" + std::to_string(reinterpret_cast<uintptr_t>(e.subquery.get()));
+      for (const auto& scope : ctes_) {  // the same text under other CTEs is another query
+        for (const CommonTable* c : scope) key += "@" + std::to_string(reinterpret_cast<uintptr_t>(c));
+      }
+      auto cached = subqueries_.find(key);
+      if (cached == subqueries_.end()) {
+        SLAF_ASSIGN_OR_RETURN(BoundQuery fresh, BindQuery(*e.subquery, depth + 1));
+        cached = subqueries_.emplace(key, std::move(fresh)).first;
+      }
+      const BoundQuery& bq = cached->second;
       if (bq.names.size() != 1) {
         return SqlError(e.subquery->pos, "the subquery of IN must return one column, it returns " + std::to_string(bq.names.size()));
       }
@@ -793,7 +868,7 @@ Result<BExprPtr> Binder::BindAggregate(const Expr& e, const BindMode& m, int dep
       spec.type = at == Type::kDouble ? Type::kDouble : Type::kInt64;
       break;
     case AggFunc::kMin:
-    case AggFunc::kMax: spec.type = at == Type::kNull ? Type::kInt64 : at; break;
+    case AggFunc::kMax: spec.type = at; break;  // MIN(NULL) is NULL-typed, like NULL itself
     default:
       if (!IsNumeric(at)) return SqlError(e.args[0]->pos, e.name + " expects numbers, got " + TypeName(at));
       spec.type = Type::kDouble;
@@ -1167,6 +1242,7 @@ Result<BoundQuery> Binder::BindCore(const SelectCore& core, const std::vector<Or
       bool any = false;
       for (const ColumnRef& c : scope.cols) {
         if (!it.expr->qualifier.empty() && c.qualifier != it.expr->qualifier) continue;
+        if (c.hidden) continue;
         any = true;
         Expr col;
         col.kind = ExprKind::kColumn;

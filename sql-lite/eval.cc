@@ -366,7 +366,12 @@ Status ExprEvaluator::Node::Eval(const Batch& in, Vector* out, StringArena* aren
       out->size = n;
       out->i.resize(n);
       std::string key;
+      const bool empty = set.empty() && !set_has_null;  // x IN (no rows) is FALSE even for a NULL x
       for (size_t r = 0; r < n; ++r) {
+        if (empty) {
+          out->i[r] = x.negated;
+          continue;
+        }
         if (a.null(r)) {
           out->SetNull(r);
           continue;

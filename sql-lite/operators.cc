@@ -428,10 +428,13 @@ class ExprAggOp final : public Operator {
     node_->scan.pushed.push_back(why);
   }
 
+  // Per slot: count, sum, min, max and, for variances, the exact sum of
+  // squares (counts) or a running mean and M2 (floats: sums of squares would
+  // cancel catastrophically for values far from zero).
   struct Acc {
     std::vector<int64_t> cnt;
-    std::vector<double> sum, mn, mx, sumsq;
-    std::vector<__int128> isumsq;  // exact for integer counts
+    std::vector<double> sum, mn, mx, mean, m2;
+    std::vector<__int128> isumsq;
     void Init(size_t n, const ExprAggSpec& f, bool is_int) {
       cnt.assign(n, 0);
       sum.assign(f.want_sum || f.want_sumsq ? n : 0, 0.0);
@@ -440,9 +443,22 @@ class ExprAggOp final : public Operator {
         mx.assign(n, -INFINITY);
       }
       if (f.want_sumsq) {
-        if (is_int) isumsq.assign(n, 0);
-        else sumsq.assign(n, 0.0);
+        if (is_int) {
+          isumsq.assign(n, 0);
+        } else {
+          mean.assign(n, 0.0);
+          m2.assign(n, 0.0);
+        }
       }
+    }
+    // Adds n_b values of mean mean_b and M2 m2_b to slot i, whose count is
+    // still the one before them (Chan et al.'s parallel update).
+    void MergeMoments(size_t i, double n_b, double mean_b, double m2_b) {
+      const double n_a = static_cast<double>(cnt[i]);
+      const double n = n_a + n_b;
+      const double delta = mean_b - mean[i];
+      mean[i] += delta * n_b / n;
+      m2[i] += m2_b + delta * delta * n_a * n_b / n;
     }
   };
 
@@ -551,6 +567,10 @@ class ExprAggOp final : public Operator {
     for (size_t s = 0; s < perm.size() && s < from->cnt.size(); ++s) {
       if (from->cnt[s] == 0) continue;
       const uint32_t g = perm[s];
+      if (!to->m2.empty()) {
+        to->MergeMoments(g, static_cast<double>(from->cnt[s]), from->mean[s], from->m2[s]);
+        from->mean[s] = from->m2[s] = 0;
+      }
       to->cnt[g] += from->cnt[s];
       from->cnt[s] = 0;
       if (!to->sum.empty()) to->sum[g] += std::exchange(from->sum[s], 0.0);
@@ -558,7 +578,6 @@ class ExprAggOp final : public Operator {
         to->mn[g] = std::min(to->mn[g], std::exchange(from->mn[s], INFINITY));
         to->mx[g] = std::max(to->mx[g], std::exchange(from->mx[s], -INFINITY));
       }
-      if (!to->sumsq.empty()) to->sumsq[g] += std::exchange(from->sumsq[s], 0.0);
       if (!to->isumsq.empty()) to->isumsq[g] += std::exchange(from->isumsq[s], 0);
     }
   }
@@ -576,13 +595,15 @@ class ExprAggOp final : public Operator {
                           : (f.axis == ExprAggSpec::Axis::kGene) == b.gene_rows;
       if (f.axis == ExprAggSpec::Axis::kNone || by_row) {
         const size_t slot = f.axis == ExprAggSpec::Axis::kNone ? 0 : static_cast<size_t>(b.row_id(r));
-        a->cnt[slot] += static_cast<int64_t>(k1 - k0);
-        if (!need_v) continue;
+        const int64_t n_r = static_cast<int64_t>(k1 - k0);
+        if (!need_v) {
+          a->cnt[slot] += n_r;
+          continue;
+        }
         // One row's entries: separate simple loops, so the compiler can
         // vectorize each (counts sum as exact integers).
         double s = 0, lo = INFINITY, hi = -INFINITY;
         __int128 iq = 0;
-        double dq = 0;
         if constexpr (std::is_same_v<T, uint32_t>) {
           uint64_t is = 0;
           for (uint64_t k = k0; k < k1; ++k) is += vals[k];
@@ -619,23 +640,30 @@ class ExprAggOp final : public Operator {
           }
           for (; k < k1; ++k) s0 += vals[k];
           s = (s0 + s1) + (s2 + s3);
-          for (uint64_t j = k0; j < k1; ++j) {
-            const double v = static_cast<double>(vals[j]);
-            if (f.want_minmax) {
-              lo = std::min(lo, v);
-              hi = std::max(hi, v);
+          if (f.want_minmax) {
+            for (uint64_t j = k0; j < k1; ++j) {
+              lo = std::min(lo, static_cast<double>(vals[j]));
+              hi = std::max(hi, static_cast<double>(vals[j]));
             }
-            if (f.want_sumsq) dq += v * v;
+          }
+          if (f.want_sumsq) {  // the row's own mean and M2 (two passes, in cache), then merged
+            const double mean_r = s / static_cast<double>(n_r);
+            double m2_r = 0;
+            for (uint64_t j = k0; j < k1; ++j) {
+              const double d = static_cast<double>(vals[j]) - mean_r;
+              m2_r += d * d;
+            }
+            a->MergeMoments(slot, static_cast<double>(n_r), mean_r, m2_r);
           }
         }
+        a->cnt[slot] += n_r;
         if (!a->sum.empty()) a->sum[slot] += s;
         if (f.want_minmax) {
           a->mn[slot] = std::min(a->mn[slot], lo);
           a->mx[slot] = std::max(a->mx[slot], hi);
         }
-        if (f.want_sumsq) {
-          if constexpr (std::is_same_v<T, uint32_t>) a->isumsq[slot] += iq;
-          else a->sumsq[slot] += dq;
+        if constexpr (std::is_same_v<T, uint32_t>) {
+          if (f.want_sumsq) a->isumsq[slot] += iq;
         }
         continue;
       }
@@ -644,6 +672,26 @@ class ExprAggOp final : public Operator {
       if (!need_v) {
         for (uint64_t k = k0; k < k1; ++k) ++cnt[idx[k]];
         continue;
+      }
+      if constexpr (!std::is_same_v<T, uint32_t>) {
+        if (f.want_sumsq) {  // Welford per entry: the entries of one gene are scattered over rows
+          for (uint64_t k = k0; k < k1; ++k) {
+            const uint32_t g = idx[k];
+            const double v = static_cast<double>(vals[k]);
+            const double n = static_cast<double>(++cnt[g]);
+            a->sum[g] += v;
+            const double d = v - a->mean[g];
+            a->mean[g] += d / n;
+            a->m2[g] += d * (v - a->mean[g]);
+          }
+          if (f.want_minmax) {
+            for (uint64_t k = k0; k < k1; ++k) {
+              a->mn[idx[k]] = std::min(a->mn[idx[k]], static_cast<double>(vals[k]));
+              a->mx[idx[k]] = std::max(a->mx[idx[k]], static_cast<double>(vals[k]));
+            }
+          }
+          continue;
+        }
       }
       if (a->sum.empty()) {
         for (uint64_t k = k0; k < k1; ++k) ++cnt[idx[k]];
@@ -662,27 +710,28 @@ class ExprAggOp final : public Operator {
           a->mx[idx[k]] = std::max(a->mx[idx[k]], v);
         }
       }
-      if (f.want_sumsq) {
-        for (uint64_t k = k0; k < k1; ++k) {
-          if constexpr (std::is_same_v<T, uint32_t>) a->isumsq[idx[k]] += static_cast<__int128>(vals[k]) * vals[k];
-          else a->sumsq[idx[k]] += static_cast<double>(vals[k]) * vals[k];
+      if constexpr (std::is_same_v<T, uint32_t>) {
+        if (f.want_sumsq) {
+          for (uint64_t k = k0; k < k1; ++k) a->isumsq[idx[k]] += static_cast<__int128>(vals[k]) * vals[k];
         }
       }
     }
   }
 
   static void Merge(const Acc& from, Acc* to) {
+    for (size_t i = 0; i < to->m2.size(); ++i) {
+      if (from.cnt[i]) to->MergeMoments(i, static_cast<double>(from.cnt[i]), from.mean[i], from.m2[i]);
+    }
     for (size_t i = 0; i < to->cnt.size(); ++i) to->cnt[i] += from.cnt[i];
     for (size_t i = 0; i < to->sum.size(); ++i) to->sum[i] += from.sum[i];
     for (size_t i = 0; i < to->mn.size(); ++i) {
       to->mn[i] = std::min(to->mn[i], from.mn[i]);
       to->mx[i] = std::max(to->mx[i], from.mx[i]);
     }
-    for (size_t i = 0; i < to->sumsq.size(); ++i) to->sumsq[i] += from.sumsq[i];
     for (size_t i = 0; i < to->isumsq.size(); ++i) to->isumsq[i] += from.isumsq[i];
   }
 
-  // Rows: [id,] cnt, sum, min, max, sumsq — ids with no entries are left out
+  // Rows: [id,] cnt, sum, min, max, M2 — ids with no entries are left out
   // (no group); without an axis, one row whose sum/min/max are NULL when
   // nothing was selected.
   Status Emit(const Acc& a, size_t width) {
@@ -713,10 +762,13 @@ class ExprAggOp final : public Operator {
       put(m.cols[c0 + 1], a.sum.empty() ? 0 : a.sum[i], n > 0 && !a.sum.empty());
       put(m.cols[c0 + 2], a.mn.empty() ? 0 : a.mn[i], n > 0 && !a.mn.empty());
       put(m.cols[c0 + 3], a.mx.empty() ? 0 : a.mx[i], n > 0 && !a.mx.empty());
-      double q = 0;
-      if (!a.isumsq.empty()) q = static_cast<double>(a.isumsq[i]);
-      if (!a.sumsq.empty()) q = a.sumsq[i];
-      put(m.cols[c0 + 4], q, n > 0 && f.want_sumsq);
+      double m2 = 0;  // sum of squared deviations from the slot's mean
+      if (!a.isumsq.empty() && n > 0) {
+        const __int128 sum = static_cast<__int128>(static_cast<int64_t>(a.sum[i]));  // exact: counts
+        m2 = static_cast<double>(static_cast<__int128>(n) * a.isumsq[i] - sum * sum) / static_cast<double>(n);
+      }
+      if (!a.m2.empty()) m2 = a.m2[i];
+      put(m.cols[c0 + 4], m2, n > 0 && f.want_sumsq);
       ++m.n;
     }
     emit_.Reset(std::move(m));
@@ -1077,8 +1129,6 @@ struct AggState {
   std::vector<int64_t> isum;
   std::vector<double> dsum;
   std::vector<double> mean, m2;       // Welford, for variances
-  std::vector<__int128> psq;          // partial combine: exact sum of squares of counts
-  std::vector<double> dsq;
   std::vector<uint8_t> has;           // min/max seen
   std::vector<int64_t> imm;
   std::vector<double> dmm;
@@ -1090,8 +1140,6 @@ struct AggState {
     dsum.resize(n, 0);
     mean.resize(n, 0);
     m2.resize(n, 0);
-    psq.resize(n, 0);
-    dsq.resize(n, 0);
     has.resize(n, 0);
     imm.resize(n, 0);
     dmm.resize(n, 0);
@@ -1284,21 +1332,21 @@ class AggregateOp final : public Operator {
       const size_t g = group_of[r];
       const int64_t c = p[0].null(r) ? 0 : p[0].i[r];
       if (c == 0) continue;
+      const bool var = spec.func == AggFunc::kVarSamp || spec.func == AggFunc::kVarPop || spec.func == AggFunc::kStddevSamp ||
+                       spec.func == AggFunc::kStddevPop;
+      if (var) {  // Chan et al.: merge (c, mean, M2) into the group's moments
+        const double sum_b = p[1].type == Type::kDouble ? p[1].d[r] : static_cast<double>(p[1].i[r]);
+        const double n_a = static_cast<double>(s.cnt[g]), n_b = static_cast<double>(c), n = n_a + n_b;
+        const double mean_b = sum_b / n_b, delta = mean_b - s.mean[g];
+        s.mean[g] += delta * n_b / n;
+        s.m2[g] += p[4].d[r] + delta * delta * n_a * n_b / n;
+      }
       s.cnt[g] += c;
       switch (spec.func) {
         case AggFunc::kSum:
         case AggFunc::kAvg:
-        case AggFunc::kVarSamp:
-        case AggFunc::kVarPop:
-        case AggFunc::kStddevSamp:
-        case AggFunc::kStddevPop:
           if (p[1].type == Type::kDouble) s.dsum[g] += p[1].d[r];
           else if (__builtin_add_overflow(s.isum[g], p[1].i[r], &s.isum[g])) return Status::InvalidArgument("integer overflow in SUM");
-          if (spec.func != AggFunc::kSum && spec.func != AggFunc::kAvg) {
-            const double q = p[4].d[r];
-            if (p[1].type == Type::kInt64) s.psq[g] += static_cast<__int128>(q);  // exact below 2^53 per partial
-            else s.dsq[g] += q;
-          }
           break;
         case AggFunc::kMin:
         case AggFunc::kMax: {
@@ -1360,19 +1408,7 @@ class AggregateOp final : public Operator {
               out.AppendNull();
               break;
             }
-            double m2;
-            if (node_->partial_combine) {
-              // n * sumsq - sum^2 exactly for integer counts, else in long double.
-              if (s.isum[g] != 0 || s.psq[g] != 0) {
-                const __int128 num = static_cast<__int128>(c) * s.psq[g] - static_cast<__int128>(s.isum[g]) * s.isum[g];
-                m2 = static_cast<double>(num) / static_cast<double>(c);
-              } else {
-                const long double sum = s.dsum[g];
-                m2 = static_cast<double>(static_cast<long double>(s.dsq[g]) - sum * sum / c);
-              }
-            } else {
-              m2 = s.m2[g];
-            }
+            const double m2 = s.m2[g];  // Welford (rows) or Chan (partials)
             double var = m2 / static_cast<double>(sample ? c - 1 : c);
             if (var < 0) var = 0;
             const bool sd = spec.func == AggFunc::kStddevSamp || spec.func == AggFunc::kStddevPop;
