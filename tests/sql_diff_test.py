@@ -1304,7 +1304,7 @@ class QueryGen:
         return self.pick(scope).e
 
     def group_key1(self, scope):
-        if self.chance(0.004):
+        if self.chance(0.02):
             return self.in_subquery(scope)
         r = self.pick(scope)
         if self.chance(0.6):
