@@ -7,9 +7,10 @@ Usage: sql_diff_test.py PATH/TO/slaf [SHARED_DATA_DIR] [--seed S] [--count N]
                         [--dump FILE] [--keep] [--jobs N] [-v]
 
 Datasets (built in a temporary directory):
-  gen   `slaf generate` (3000 cells x 400 genes), then `slaf append` of 600
-        more generated cells (a second segment: version 2) and `slaf index`
-        (the gene-major copy: version 3). Queried at versions 3, 1 and 2.
+  gen   `slaf generate` (3000 cells x 400 genes, 4 KiB chunks: version 1),
+        `slaf index` (the gene-major copy: version 2), then `slaf append` of
+        600 more generated cells (a second segment the index does not cover:
+        version 3). Queried at versions 3, 1 and 2.
   pbmc  the bundled 10x pbmc3k (2,700 x 32,738, 2.3 M nonzeros), converted
         with --gene-index.
   h5    an h5ad written here with anndata: float32 X, layers `counts`
@@ -1861,11 +1862,14 @@ def build_datasets(tmp, shared, only):
     out = []
     if "gen" in only:
         gen = os.path.join(tmp, "gen.slaf")
-        run_slaf_checked("generate", gen, "--cells", 3000, "--genes", 400, "--density", 0.07, "--seed", 11, "--quiet")
+        # Small chunks (zone maps, chunk boundaries); the gene index (version 2) covers
+        # the first 3000 cells only once 600 more are appended (version 3, two segments).
+        run_slaf_checked("generate", gen, "--cells", 3000, "--genes", 400, "--density", 0.07, "--seed", 11, "--chunk-bytes", 4096,
+                         "--quiet")
+        run_slaf_checked("index", gen)
         src = os.path.join(tmp, "gen_src.slaf")
         run_slaf_checked("generate", src, "--cells", 600, "--genes", 400, "--density", 0.05, "--seed", 11, "--quiet")
         run_slaf_checked("append", gen, src, "--cell-id-prefix", "b_", "--quiet")
-        run_slaf_checked("index", gen)
         out.append(Built("gen", gen, False, (None, 1, 2)))
     if "pbmc" in only:
         pbmc = os.path.join(tmp, "pbmc3k.slaf")
