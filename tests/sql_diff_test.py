@@ -56,10 +56,10 @@ import re
 import shutil
 import sqlite3
 import subprocess
-import zlib
 import sys
 import tempfile
 import time
+import zlib
 
 try:
     import numpy as np
@@ -419,7 +419,7 @@ def compare(exp, got, ordered, order_spec=None):
 
 def top_level_order_by(sql):
     """Whether the statement has an ORDER BY outside every parenthesis."""
-    depth, i, text = 0, 0, re.sub(r"'(?:[^']|'')*'", "''", sql)
+    depth, text = 0, re.sub(r"'(?:[^']|'')*'", "''", sql)
     text = re.sub(r"--[^\n]*", "", text)
     for tok in re.finditer(r"\(|\)|\border\s+by\b", text, re.I):
         t = tok.group(0)
@@ -521,6 +521,7 @@ class Select:
     def __init__(self, s, l, types, ordered=False, order_spec=None, kind=""):
         self.s, self.l, self.types = s, l, types
         self.ordered, self.order_spec, self.kind = ordered, order_spec, kind
+        self.cols = []  # [ColInfo] named by alias, when used as a derived table
 
 
 CMP_OPS = ["=", "<>", "<", "<=", ">", ">="]
@@ -528,8 +529,13 @@ ALT_OPS = {"<>": "!=", "=": "=="}  # other spellings slaf accepts (SQLite too)
 
 
 class QueryGen:
-    def __init__(self, ds, rng, budget):
-        self.ds, self.rng, self.budget = ds, rng, budget
+    def __init__(self, ds, rng, big):
+        """big: keep SQLite's work small (pbmc3k): every matrix scan gets a
+        selective id predicate; budgets are matrix rows per query."""
+        self.ds, self.rng, self.big = ds, rng, big
+        self.budget_proj = 3000 if big else 4000
+        self.budget_agg = 40000 if big else 25000
+        self.budget_sub = 20000 if big else None
         self.alias_n = 0
 
     # ---- small helpers
@@ -1287,13 +1293,10 @@ class QueryGen:
                 keys = [self.pick(scope).e for _ in range(self.rng.randint(0, 2))] + uniq
                 ob = ", ".join(k.s + self.pick(["", " DESC", " ASC"]) + self.pick(["", "", " NULLS FIRST", " NULLS LAST"]) for k in keys)
                 lim = self.limit()
-                q = Select(core_s + " ORDER BY " + ob + lim, core_l + " ORDER BY " + ob + lim, [e.t for e, _ in sel], True, None, "proj")
-                q.cols = []
-                return q
+                return Select(core_s + " ORDER BY " + ob + lim, core_l + " ORDER BY " + ob + lim, [e.t for e, _ in sel], True, None,
+                              "proj")
         if ctx == "union":
-            q = Select(core_s, core_l, [e.t for e, _ in sel], kind="proj")
-            q.cols = []
-            return q
+            return Select(core_s, core_l, [e.t for e, _ in sel], kind="proj")
         return self.finish(core_s, core_l, sel, ctx, "proj", scope, distinct)
 
     def group_key(self, scope):
@@ -1380,9 +1383,7 @@ class QueryGen:
         core_s = "SELECT %s FROM %s%s%s%s" % (sel_s, fs, ws, gs, hs)
         core_l = "SELECT %s FROM %s%s%s%s" % (sel_l, fl, wl, gl, hl)
         if ctx == "union":
-            q = Select(core_s, core_l, [e.t for e, _ in sel], kind="agg")
-            q.cols = []
-            return q
+            return Select(core_s, core_l, [e.t for e, _ in sel], kind="agg")
         return self.finish(core_s, core_l, sel, ctx, "agg", scope)
 
     def inner_query(self):
@@ -1394,8 +1395,7 @@ class QueryGen:
         fs, fl, rels, conj = self.source(table, self.budget_agg if table == "expr" else None)
         scope = self.scope_of(rels)
         ws, wl = self.where(conj, scope, p=0.6, allow_sub=False)
-        q = Select("SELECT * FROM %s%s" % (fs, ws), "SELECT * FROM %s%s" % (fl, wl), [c.type for c in rels[0].cols])
-        q.cols = []
+        q = Select("SELECT * FROM %s%s" % (fs, ws), "SELECT * FROM %s%s" % (fl, wl), [c.type for c in rels[0].cols], kind="star")
         for c in rels[0].cols:
             d = ColInfo(c.name, c.type)
             for a in ("samples", "distinct", "lo", "hi", "numstr", "nullable"):
@@ -1703,12 +1703,7 @@ class QueryGen:
 
 
 def generate_queries(ds, seed, count, big):
-    rng = random.Random("%s/%d" % (ds.name, seed))
-    g = QueryGen(ds, rng, None)
-    g.big = big
-    g.budget_proj = 3000 if big else 4000
-    g.budget_agg = 40000 if big else 25000
-    g.budget_sub = 20000 if big else None
+    g = QueryGen(ds, random.Random("%s/%d" % (ds.name, seed)), big)
     return [g.query() for _ in range(count)]
 
 
