@@ -167,7 +167,8 @@ struct Rel {
   std::vector<BExprPtr> filters;  // conjuncts on this relation not pushed into its scan
   // kExpr: slots of its three columns; pushed selections.
   int cell_slot = -1, gene_slot = -1, value_slot = -1;
-  int id_slot = -1;  // kCells / kGenes: the integer id column
+  int id_slot = -1;     // kCells / kGenes: the integer id column
+  int index_slot = -1;  // kCells / kGenes: the obs/var index column (cell_id, gene_id)
   bool has_cell_range = false;
   uint64_t cell_lo = 0, cell_hi = UINT64_MAX;  // inclusive
   std::vector<std::string> pushed;
@@ -378,6 +379,7 @@ Result<Rel> Binder::BindTableRef(const TableRef& t, int depth) {
     bool has_id_name = false;
     for (const ColumnSchema& c : te.columns) {
       const int slot = NewSlot();
+      if (c.name == te.index_column) rel.index_slot = slot;
       node->columns.push_back(c.name);
       node->slots.push_back(slot);
       node->types.push_back(ColumnTypeToSql(c.type));
@@ -489,13 +491,29 @@ Result<BExprPtr> Binder::BindColumn(const Expr& e, const Scope& scope) {
   return SlotRef(found->slot, found->type);
 }
 
+// LIMIT and OFFSET: an integer expression without columns (2 + 3 works),
+// evaluated once here.
 Result<int64_t> Binder::ConstInt(const Expr& e, const char* what) {
-  if (e.kind == ExprKind::kLiteral && std::holds_alternative<int64_t>(e.literal)) return std::get<int64_t>(e.literal);
-  if (e.kind == ExprKind::kUnary && e.op == "-" && e.args[0]->kind == ExprKind::kLiteral &&
-      std::holds_alternative<int64_t>(e.args[0]->literal)) {
-    return -std::get<int64_t>(e.args[0]->literal);
+  if (HasSubquery(e) || ContainsAggregate(e) || ContainsWindow(e)) {
+    return SqlError(e.pos, std::string(what) + " must be an integer constant");
   }
-  return SqlError(e.pos, std::string(what) + " must be an integer constant");
+  Scope none;
+  BindMode m;
+  m.scope = &none;
+  m.clause = what;
+  Result<BExprPtr> b = Bind(e, m, 0);
+  if (!b.ok()) return SqlError(e.pos, std::string(what) + " must be an integer constant");
+  if ((*b)->type != Type::kInt64) {
+    return SqlError(e.pos, std::string(what) + " must be an integer, got " + TypeName((*b)->type));
+  }
+  SLAF_ASSIGN_OR_RETURN(ExprEvaluator ev, ExprEvaluator::Make(*b, {}, nullptr));
+  Batch one;
+  one.n = 1;
+  Vector v;
+  StringArena arena;
+  if (Status st = ev.Eval(one, &v, &arena); !st.ok()) return SqlError(e.pos, std::string(what) + ": " + st.message());
+  if (v.null(0)) return SqlError(e.pos, std::string(what) + " must not be NULL");
+  return v.i[0];
 }
 
 Result<BExprPtr> Binder::Bind(const Expr& e, const BindMode& m, int depth) {
@@ -1034,6 +1052,41 @@ bool Binder::PushIntoScan(const BExprPtr& conj, const Expr& ast, Rel* rel) {
   return false;
 }
 
+// `index = 'name'` or `index IN ('a', 'b')` on a cells/genes table becomes a
+// lookup in the dataset's name index (no column scan). Several such
+// conjuncts intersect.
+bool LookupByName(const BExprPtr& b, Rel& r) {
+  if (r.index_slot < 0) return false;
+  std::vector<std::string> names;
+  auto is_index = [&](const BExprPtr& x) { return x->kind == BExpr::Kind::kSlot && x->slot == r.index_slot; };
+  auto str_const = [](const BExprPtr& x) { return x->kind == BExpr::Kind::kConst && x->value.type == Type::kString; };
+  if (b->kind == BExpr::Kind::kBinary && b->op == BinOp::kEq) {
+    if (is_index(b->args[0]) && str_const(b->args[1])) names.push_back(b->args[1]->value.s);
+    else if (is_index(b->args[1]) && str_const(b->args[0])) names.push_back(b->args[0]->value.s);
+    else return false;
+  } else if (b->kind == BExpr::Kind::kInList && !b->negated && is_index(b->args[0])) {
+    for (size_t k = 1; k < b->args.size(); ++k) {
+      const BExprPtr& x = b->args[k];
+      if (x->kind == BExpr::Kind::kConst && x->value.is_null()) continue;  // never equal
+      if (!str_const(x)) return false;
+      names.push_back(x->value.s);
+    }
+  } else {
+    return false;
+  }
+  std::sort(names.begin(), names.end());
+  names.erase(std::unique(names.begin(), names.end()), names.end());
+  PlanNode& node = *r.plan;
+  if (node.has_lookup) {
+    std::vector<std::string> both;
+    std::set_intersection(node.lookup_names.begin(), node.lookup_names.end(), names.begin(), names.end(), std::back_inserter(both));
+    names.swap(both);
+  }
+  node.has_lookup = true;
+  node.lookup_names = std::move(names);
+  return true;
+}
+
 // ---- SELECT
 
 std::vector<const Expr*> SplitAnd(const Expr* e) {
@@ -1141,6 +1194,11 @@ Result<BoundQuery> Binder::BindCore(const SelectCore& core, const std::vector<Or
       if (rs.size() == 1) {
         Rel& r = rels[static_cast<size_t>(*rs.begin())];
         if (r.kind == Rel::Kind::kExpr && PushIntoScan(b, *c, &r)) continue;
+        if ((r.kind == Rel::Kind::kCells || r.kind == Rel::Kind::kGenes) && LookupByName(b, r)) {
+          r.est = static_cast<double>(r.plan->lookup_names.size());
+          if (r.pushed.empty() || r.pushed.back() != ExprText(*c)) r.pushed.push_back(ExprText(*c));
+          continue;
+        }
         if (r.kind == Rel::Kind::kCells || r.kind == Rel::Kind::kGenes) {
           r.plan->scan_filters.push_back(b);
           r.est /= 4;
@@ -1424,7 +1482,7 @@ Result<BoundQuery> Binder::BindCore(const SelectCore& core, const std::vector<Or
             j->build_keys = {SlotRef(O.id_slot, Type::kInt64)};
             j->est_rows = input->est_rows;
             input = j;
-          } else if (!O.plan->scan_filters.empty()) {
+          } else if (!O.plan->scan_filters.empty() || O.plan->has_lookup) {
             auto ids = MakeNode(PlanNode::Kind::kProject, {O.plan});
             ids->exprs = {SlotRef(O.id_slot, Type::kInt64)};
             ids->slots = {NewSlot()};

@@ -215,65 +215,100 @@ class TableScanOp final : public Operator {
  public:
   TableScanOp(PlanPtr node, ExecContext* ctx) : node_(std::move(node)), ctx_(ctx) {}
   Status Open() override {
+    const Dataset& ds = *ctx_->ds;
+    const std::string& index_col = node_->genes_table ? ds.manifest().var.index_column : ds.manifest().obs.index_column;
+    // Rows by name through the dataset's name index (cached per Dataset).
+    std::vector<std::pair<uint64_t, const std::string*>> found;
+    if (node_->has_lookup) {
+      for (const std::string& name : node_->lookup_names) {
+        const std::string one[1] = {name};
+        Result<std::vector<uint64_t>> id = node_->genes_table ? [&]() -> Result<std::vector<uint64_t>> {
+          SLAF_ASSIGN_OR_RETURN(std::vector<uint32_t> g, ds.genes_by_name(one));
+          return std::vector<uint64_t>(g.begin(), g.end());
+        }()
+                                                              : ds.cells_by_name(one);
+        if (id.ok()) found.push_back({(*id)[0], &name});
+        else if (!id.status().IsNotFound()) return id.status();
+      }
+      std::sort(found.begin(), found.end());
+    }
+    bool only_names = node_->has_lookup;  // no column but the id and the index needs reading
     std::vector<std::string> want;
     for (const std::string& c : node_->columns) {
+      if (!c.empty() && c != index_col) only_names = false;
       if (!c.empty() && std::find(want.begin(), want.end(), c) == want.end()) want.push_back(c);
     }
-    auto table = std::make_shared<Table>();
-    const Dataset& ds = *ctx_->ds;
-    const uint64_t n_rows = node_->genes_table ? ds.n_genes() : ds.n_cells();
-    if (!want.empty()) {
-      SLAF_ASSIGN_OR_RETURN(*table, node_->genes_table ? ds.var(want) : ds.obs(want));
-    }
     Materialized m;
-    m.n = n_rows;
-    m.cols.resize(node_->columns.size());
-    for (size_t k = 0; k < node_->columns.size(); ++k) {
-      Vector& v = m.cols[k];
-      v.Reset(node_->types[k], n_rows);
-      v.size = n_rows;
-      if (node_->columns[k].empty()) {
-        v.i.resize(n_rows);
-        std::iota(v.i.begin(), v.i.end(), int64_t{0});
-        continue;
+    if (only_names) {
+      m.n = found.size();
+      m.cols.resize(node_->columns.size());
+      for (size_t k = 0; k < node_->columns.size(); ++k) {
+        Vector& v = m.cols[k];
+        v.Reset(node_->types[k], m.n);
+        v.size = m.n;
+        for (const auto& [id, name] : found) {
+          if (node_->columns[k].empty()) v.i.push_back(static_cast<int64_t>(id));
+          else v.s.push_back(*name);  // the plan node owns the names
+        }
       }
-      const Column* col = table->Find(node_->columns[k]);
-      if (!col) return Status::InvalidArgument("internal error: column " + node_->columns[k] + " not loaded");
-      v.valid = col->valid;
-      switch (col->type) {
-        case ColumnType::kInt64: v.i = col->ints; break;
-        case ColumnType::kFloat64: v.d = col->doubles; break;
-        case ColumnType::kBool: v.i.assign(col->bools.begin(), col->bools.end()); break;
-        case ColumnType::kString:
-        case ColumnType::kCategorical:
-          v.s.resize(n_rows);
-          for (uint64_t r = 0; r < n_rows; ++r) v.s[r] = col->str(r);
-          break;
+    } else {
+      auto table = std::make_shared<Table>();
+      const uint64_t n_rows = node_->genes_table ? ds.n_genes() : ds.n_cells();
+      if (!want.empty()) {
+        SLAF_ASSIGN_OR_RETURN(*table, node_->genes_table ? ds.var(want) : ds.obs(want));
       }
+      m.n = n_rows;
+      m.cols.resize(node_->columns.size());
+      for (size_t k = 0; k < node_->columns.size(); ++k) {
+        Vector& v = m.cols[k];
+        v.Reset(node_->types[k], n_rows);
+        v.size = n_rows;
+        if (node_->columns[k].empty()) {
+          v.i.resize(n_rows);
+          std::iota(v.i.begin(), v.i.end(), int64_t{0});
+          continue;
+        }
+        const Column* col = table->Find(node_->columns[k]);
+        if (!col) return Status::InvalidArgument("internal error: column " + node_->columns[k] + " not loaded");
+        v.valid = col->valid;
+        switch (col->type) {
+          case ColumnType::kInt64: v.i = col->ints; break;
+          case ColumnType::kFloat64: v.d = col->doubles; break;
+          case ColumnType::kBool: v.i.assign(col->bools.begin(), col->bools.end()); break;
+          case ColumnType::kString:
+          case ColumnType::kCategorical:
+            v.s.resize(n_rows);
+            for (uint64_t r = 0; r < n_rows; ++r) v.s[r] = col->str(r);
+            break;
+        }
+      }
+      m.keep.push_back(table);
     }
-    m.keep.push_back(table);
-    // Predicates on this table only, evaluated once over the whole table.
-    std::vector<uint32_t> sel;
+    // Rows kept: the looked-up ones (of a whole table) or all, then the
+    // predicates on this table, evaluated once over the loaded rows.
+    std::vector<uint8_t> keep_row(m.n, node_->has_lookup && !only_names ? 0 : 1);
+    if (node_->has_lookup && !only_names) {
+      for (const auto& [id, name] : found) keep_row[id] = 1;
+    }
     if (!node_->scan_filters.empty()) {
       Batch all = m.AsBatch();
       auto arena = std::make_shared<StringArena>();
-      std::vector<uint8_t> keep_row(n_rows, 1);
       for (const BExprPtr& f : node_->scan_filters) {
         SLAF_ASSIGN_OR_RETURN(ExprEvaluator ev, ExprEvaluator::Make(f, node_->slots, ctx_));
         Vector r;
         SLAF_RETURN_IF_ERROR(ev.Eval(all, &r, arena.get()));
-        for (uint64_t i = 0; i < n_rows; ++i) {
+        for (uint64_t i = 0; i < m.n; ++i) {
           if (r.null(i) || (r.type == Type::kDouble ? r.d[i] == 0 : r.i[i] == 0)) keep_row[i] = 0;
         }
       }
-      for (uint64_t i = 0; i < n_rows; ++i) {
-        if (keep_row[i]) sel.push_back(static_cast<uint32_t>(i));
-      }
-      empty_ = sel.empty();  // (an empty order would mean "all rows" to the emitter)
-      emit_.Reset(std::move(m), std::move(sel));
-    } else {
-      emit_.Reset(std::move(m));
     }
+    std::vector<uint32_t> sel;
+    for (uint64_t i = 0; i < m.n; ++i) {
+      if (keep_row[i]) sel.push_back(static_cast<uint32_t>(i));
+    }
+    empty_ = sel.empty();  // (an empty order would mean "all rows" to the emitter)
+    if (sel.size() == m.n) emit_.Reset(std::move(m));
+    else emit_.Reset(std::move(m), std::move(sel));
     return Status::OK();
   }
   Result<bool> Next(Batch* out) override {

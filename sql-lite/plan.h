@@ -140,6 +140,10 @@ struct PlanNode {
   bool genes_table = false;          // else cells
   std::vector<std::string> columns;  // source column per output ("" for the integer id)
   std::vector<BExprPtr> scan_filters;  // conjuncts on this table, evaluated at load
+  // Rows by name: the index column equals one of these (sorted, distinct),
+  // found through the dataset's name index instead of a column scan.
+  bool has_lookup = false;
+  std::vector<std::string> lookup_names;
 
   // kExprScan / kExprAgg
   ExprScanSpec scan;
