@@ -167,6 +167,31 @@ Result<std::vector<Vector>> EvalAll(const std::vector<BExprPtr>& exprs, const st
   return out;
 }
 
+// Narrows a scan's selection to ids (sorted, distinct) of one axis,
+// intersecting with what was already selected; `why` goes to EXPLAIN.
+void RestrictSpec(ExprScanSpec* spec, bool cells, std::vector<uint64_t> ids, const std::string& why, PlanNode* node) {
+  if (cells) {
+    std::erase_if(ids, [&](uint64_t c) { return c < spec->cell_begin || c >= spec->cell_end; });
+    if (spec->has_cells) {
+      std::vector<uint64_t> both;
+      std::set_intersection(spec->cells.begin(), spec->cells.end(), ids.begin(), ids.end(), std::back_inserter(both));
+      ids.swap(both);
+    }
+    spec->has_cells = true;
+    spec->cells = std::move(ids);
+  } else {
+    std::vector<uint32_t> g(ids.begin(), ids.end());
+    if (spec->has_genes) {
+      std::vector<uint32_t> both;
+      std::set_intersection(spec->genes.begin(), spec->genes.end(), g.begin(), g.end(), std::back_inserter(both));
+      g.swap(both);
+    }
+    spec->has_genes = true;
+    spec->genes = std::move(g);
+  }
+  node->scan.pushed.push_back(why);
+}
+
 // Runs the restriction plans of a scan node and narrows the scan to the ids
 // they return (semi-join pushdown).
 template <typename ScanOp>
@@ -331,29 +356,7 @@ class ExprScanOp final : public Operator {
   ExprScanOp(PlanPtr node, ExecContext* ctx) : node_(std::move(node)), ctx_(ctx), spec_(node_->scan) {}
 
   // Narrows the scan to ids (sorted, distinct) of one axis, before Open.
-  void Restrict(bool cells, std::vector<uint64_t> ids, const std::string& why) {
-    if (cells) {
-      std::erase_if(ids, [&](uint64_t c) { return c < spec_.cell_begin || c >= spec_.cell_end; });
-      if (spec_.has_cells) {
-        std::vector<uint64_t> both;
-        std::set_intersection(spec_.cells.begin(), spec_.cells.end(), ids.begin(), ids.end(), std::back_inserter(both));
-        ids.swap(both);
-      }
-      spec_.has_cells = true;
-      spec_.cells = std::move(ids);
-    } else {
-      std::vector<uint32_t> g;
-      for (uint64_t x : ids) g.push_back(static_cast<uint32_t>(x));
-      if (spec_.has_genes) {
-        std::vector<uint32_t> both;
-        std::set_intersection(spec_.genes.begin(), spec_.genes.end(), g.begin(), g.end(), std::back_inserter(both));
-        g.swap(both);
-      }
-      spec_.has_genes = true;
-      spec_.genes = std::move(g);
-    }
-    node_->scan.pushed.push_back(why);
-  }
+  void Restrict(bool cells, std::vector<uint64_t> ids, const std::string& why) { RestrictSpec(&spec_, cells, std::move(ids), why, node_.get()); }
 
   Status Open() override {
     SLAF_RETURN_IF_ERROR(ApplyRestrictions(*node_, ctx_, this));
@@ -440,28 +443,7 @@ class ExprAggOp final : public Operator {
  public:
   ExprAggOp(PlanPtr node, ExecContext* ctx) : node_(std::move(node)), ctx_(ctx), spec_(node_->scan) {}
 
-  void Restrict(bool cells, std::vector<uint64_t> ids, const std::string& why) {
-    if (cells) {
-      std::erase_if(ids, [&](uint64_t c) { return c < spec_.cell_begin || c >= spec_.cell_end; });
-      if (spec_.has_cells) {
-        std::vector<uint64_t> both;
-        std::set_intersection(spec_.cells.begin(), spec_.cells.end(), ids.begin(), ids.end(), std::back_inserter(both));
-        ids.swap(both);
-      }
-      spec_.has_cells = true;
-      spec_.cells = std::move(ids);
-    } else {
-      std::vector<uint32_t> g(ids.begin(), ids.end());
-      if (spec_.has_genes) {
-        std::vector<uint32_t> both;
-        std::set_intersection(spec_.genes.begin(), spec_.genes.end(), g.begin(), g.end(), std::back_inserter(both));
-        g.swap(both);
-      }
-      spec_.has_genes = true;
-      spec_.genes = std::move(g);
-    }
-    node_->scan.pushed.push_back(why);
-  }
+  void Restrict(bool cells, std::vector<uint64_t> ids, const std::string& why) { RestrictSpec(&spec_, cells, std::move(ids), why, node_.get()); }
 
   // Per slot: count, sum, min, max and, for variances, the exact sum of
   // squares (counts) or a running mean and M2 (floats: sums of squares would
