@@ -11,9 +11,12 @@
 #include <functional>
 #include <cmath>
 #include <mutex>
+#include <optional>
+#include <thread>
 #include <unordered_map>
 
 #include "engine/csr_util.h"
+#include "slaf/remote.h"
 
 namespace slaf {
 
@@ -22,11 +25,10 @@ namespace slaf {
 Result<std::shared_ptr<io::ObjectStore>> OpenStore(const std::string& uri, bool create) {
   std::string path = uri;
   if (path.rfind("file://", 0) == 0) path = path.substr(7);
-  for (const char* scheme : {"http://", "https://", "s3://"}) {
-    if (path.rfind(scheme, 0) == 0) {
-      return Status::NotSupported(uri + ": remote datasets (" + std::string(scheme) +
-                                  ") are not supported by this build yet; copy the dataset to a local directory");
-    }
+  if (path.rfind("s3://", 0) == 0) return io::OpenS3Store(path, io::HttpOptions::FromEnvironment());
+  if (path.rfind("http://", 0) == 0 || path.rfind("https://", 0) == 0) {
+    if (create) return Status::NotSupported(uri + ": HTTP(S) datasets are read-only; write to a local directory or an s3:// prefix");
+    return io::OpenHttpStore(path, io::HttpOptions::FromEnvironment());
   }
   return io::OpenLocalStore(path, create);
 }
@@ -53,7 +55,8 @@ uint64_t VersionOfKey(const std::string& key) {
 Result<std::vector<uint64_t>> ListedVersions(io::ObjectStore* store) {
   Result<std::vector<io::ObjectEntry>> entries = store->List("_versions/");
   if (!entries.ok()) {
-    if (entries.status().IsNotFound()) return std::vector<uint64_t>{};
+    // Plain HTTP cannot list: versions are then found by probing.
+    if (entries.status().IsNotFound() || entries.status().IsNotSupported()) return std::vector<uint64_t>{};
     return entries.status();
   }
   std::vector<uint64_t> out;
@@ -66,12 +69,7 @@ Result<std::vector<uint64_t>> ListedVersions(io::ObjectStore* store) {
 
 // Whether manifest v exists; errors other than NotFound are errors, so a
 // failing store never makes the newest version look older than it is.
-Result<bool> ManifestExists(io::ObjectStore* store, uint64_t v) {
-  Result<std::shared_ptr<io::RandomAccessFile>> f = store->OpenRead(ManifestKey(v));
-  if (f.ok()) return true;
-  if (f.status().IsNotFound()) return false;
-  return f.status();
-}
+Result<bool> ManifestExists(io::ObjectStore* store, uint64_t v) { return store->Exists(ManifestKey(v)); }
 
 Result<Manifest> ReadManifest(io::ObjectStore* store, uint64_t version) {
   const std::string key = ManifestKey(version);
@@ -89,19 +87,55 @@ Result<Manifest> ReadManifest(io::ObjectStore* store, uint64_t version) {
   return m;
 }
 
+// The hint's version number, 0 if the hint is absent or unusable.
+Result<uint64_t> ReadHint(io::ObjectStore* store) {
+  Result<std::vector<uint8_t>> hint = store->Get(kLatestKey);
+  if (!hint.ok()) {
+    if (hint.status().IsNotFound()) return 0;
+    return hint.status();
+  }
+  const std::string text(hint->begin(), hint->end());
+  char* end = nullptr;
+  const unsigned long long h = std::strtoull(text.c_str(), &end, 10);
+  return (end != text.c_str() && h > 0 && h <= (1ull << 53)) ? h : 0;
+}
+
+// The newest manifest found from the hint in as few round trips as a remote
+// store allows: the hint, then manifest h and the probe for h+1 together.
+// nullopt when the hint is missing or names a missing manifest (the caller
+// then lists).
+Result<std::optional<Manifest>> LatestByHint(io::ObjectStore* store) {
+  SLAF_ASSIGN_OR_RETURN(uint64_t h, ReadHint(store));
+  if (h == 0) return std::optional<Manifest>();
+  Result<bool> next = false;
+  std::thread probe([&] { next = ManifestExists(store, h + 1); });
+  Result<Manifest> m = ReadManifest(store, h);
+  probe.join();
+  if (!m.ok()) {
+    if (m.status().IsNotFound()) return std::optional<Manifest>();
+    return m.status();
+  }
+  SLAF_RETURN_IF_ERROR(next.status());
+  if (!*next) return std::optional<Manifest>(std::move(*m));
+  // The hint lags: probe on from h+1.
+  uint64_t v = h + 1;
+  while (true) {
+    SLAF_ASSIGN_OR_RETURN(bool exists, ManifestExists(store, v + 1));
+    if (!exists) break;
+    ++v;
+  }
+  SLAF_ASSIGN_OR_RETURN(Manifest newest, ReadManifest(store, v));
+  return std::optional<Manifest>(std::move(newest));
+}
+
 }  // namespace
 
 Result<uint64_t> LatestVersion(io::ObjectStore* store) {
   uint64_t v = 0;
-  Result<std::vector<uint8_t>> hint = store->Get(kLatestKey);
-  if (hint.ok()) {
-    const std::string text(hint->begin(), hint->end());
-    char* end = nullptr;
-    const unsigned long long h = std::strtoull(text.c_str(), &end, 10);
-    if (end != text.c_str() && h > 0 && h <= (1ull << 53)) {
-      SLAF_ASSIGN_OR_RETURN(bool exists, ManifestExists(store, h));
-      if (exists) v = h;
-    }
+  SLAF_ASSIGN_OR_RETURN(uint64_t h, ReadHint(store));
+  if (h != 0) {
+    SLAF_ASSIGN_OR_RETURN(bool exists, ManifestExists(store, h));
+    if (exists) v = h;
   }
   if (v == 0) {
     // No usable hint (a crash before it was written, or a vacuum): list.
@@ -1056,6 +1090,10 @@ Result<std::unique_ptr<Dataset>> Dataset::Open(std::shared_ptr<io::ObjectStore> 
     v = *options.version;
     if (v == 0) return Status::InvalidArgument("versions start at 1");
   } else {
+    if (!options.as_of_ms) {
+      SLAF_ASSIGN_OR_RETURN(std::optional<Manifest> hinted, LatestByHint(store.get()));
+      if (hinted) return std::unique_ptr<Dataset>(new DatasetImpl(std::move(store), std::move(*hinted)));
+    }
     SLAF_ASSIGN_OR_RETURN(v, LatestVersion(store.get()));
     if (v == 0) return Status::NotFound(store->location() + ": not a slaf dataset (no _versions/ manifests)");
   }

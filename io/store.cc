@@ -19,6 +19,13 @@ Result<std::vector<uint8_t>> ObjectStore::Get(const std::string& key) {
   return bytes;
 }
 
+Result<bool> ObjectStore::Exists(const std::string& key) {
+  Result<std::shared_ptr<RandomAccessFile>> f = OpenRead(key);
+  if (f.ok()) return true;
+  if (f.status().IsNotFound()) return false;
+  return f.status();
+}
+
 Status CheckKey(const std::string& key) {
   auto bad = [&](const char* why) {
     return Status::InvalidArgument("path \"" + key + "\" is not allowed in a dataset: " + why);

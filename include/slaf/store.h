@@ -40,6 +40,10 @@ class ObjectStore {
   // The whole object (manifests, hints); NotFound if absent.
   virtual Result<std::vector<uint8_t>> Get(const std::string& key);
 
+  // Whether an object exists (a HEAD request remotely); errors other than
+  // absence are errors.
+  virtual Result<bool> Exists(const std::string& key);
+
   // Starts a new object under a key no one else uses (data files get unique
   // names). Durable once the file's Sync() returns OK; Sync also makes the
   // object's name durable (the directory entry, locally). Fails with
