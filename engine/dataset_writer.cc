@@ -6,10 +6,12 @@
 #include <simdjson.h>
 #include <xxhash.h>
 
+#include <algorithm>
 #include <chrono>
 #include <random>
 #include <set>
 #include <thread>
+#include <tuple>
 
 #include <unistd.h>
 
@@ -741,6 +743,83 @@ Result<VacuumResult> Vacuum(io::ObjectStore* store, uint64_t keep_from_version, 
     out.bytes += e.size;
   }
   return out;
+}
+
+namespace {
+
+// "…_versions/<20 digits>.json" of the dataset at `prefix` ("" or "raw/").
+bool IsManifestKey(const std::string& key, std::string* prefix, uint64_t* version) {
+  const size_t at = key.rfind("_versions/");
+  if (at == std::string::npos || (at > 0 && key[at - 1] != '/')) return false;
+  const std::string rest = key.substr(at + 10);
+  if (rest.size() != 25 || rest.compare(20, 5, ".json") != 0) return false;
+  uint64_t v = 0;
+  for (size_t i = 0; i < 20; ++i) {
+    if (rest[i] < '0' || rest[i] > '9') return false;
+    v = v * 10 + static_cast<uint64_t>(rest[i] - '0');
+  }
+  *prefix = key.substr(0, at);
+  *version = v;
+  return true;
+}
+
+}  // namespace
+
+Result<uint64_t> CopyDataset(io::ObjectStore* from, io::ObjectStore* to, const std::function<void(uint64_t, uint64_t)>& progress) {
+  SLAF_ASSIGN_OR_RETURN(bool taken, to->Exists(ManifestKey(1)));
+  if (taken) return Status::Conflict(to->location() + ": already holds a dataset");
+  SLAF_ASSIGN_OR_RETURN(std::vector<io::ObjectEntry> all, from->List(""));
+  std::vector<io::ObjectEntry> data, hints;
+  std::vector<std::tuple<size_t, uint64_t, io::ObjectEntry>> manifests;  // (-depth, version)
+  uint64_t total = 0;
+  for (const io::ObjectEntry& e : all) {
+    if (e.key.find(".tmp-") != std::string::npos) continue;  // interrupted writes
+    std::string prefix;
+    uint64_t v = 0;
+    total += e.size;
+    if (IsManifestKey(e.key, &prefix, &v)) {
+      manifests.emplace_back(prefix.size(), v, e);
+    } else if (e.key == kLatestKey || (e.key.size() > 8 && e.key.compare(e.key.size() - 8, 8, "/_latest") == 0)) {
+      hints.push_back(e);
+    } else {
+      data.push_back(e);
+    }
+  }
+  // Nested datasets (longer prefixes) commit before the dataset holding them.
+  std::sort(manifests.begin(), manifests.end(), [](const auto& a, const auto& b) {
+    if (std::get<0>(a) != std::get<0>(b)) return std::get<0>(a) > std::get<0>(b);
+    return std::get<1>(a) < std::get<1>(b);
+  });
+  uint64_t done = 0;
+  std::vector<uint8_t> buf(8 << 20);
+  for (const io::ObjectEntry& e : data) {
+    SLAF_ASSIGN_OR_RETURN(std::shared_ptr<io::RandomAccessFile> in, from->OpenRead(e.key));
+    SLAF_ASSIGN_OR_RETURN(std::unique_ptr<io::WritableFile> out, to->Create(e.key));
+    for (uint64_t off = 0; off < in->size();) {
+      const size_t n = static_cast<size_t>(std::min<uint64_t>(buf.size(), in->size() - off));
+      SLAF_RETURN_IF_ERROR(in->ReadAt(off, n, buf.data()));
+      SLAF_RETURN_IF_ERROR(out->Append({buf.data(), n}));
+      off += n;
+    }
+    SLAF_RETURN_IF_ERROR(out->Sync());
+    SLAF_RETURN_IF_ERROR(out->Close());
+    done += e.size;
+    if (progress) progress(done, total);
+  }
+  for (const auto& m : manifests) {
+    const io::ObjectEntry& e = std::get<2>(m);
+    SLAF_ASSIGN_OR_RETURN(std::vector<uint8_t> bytes, from->Get(e.key));
+    SLAF_RETURN_IF_ERROR(to->PutIfAbsent(e.key, bytes));
+    done += e.size;
+    if (progress) progress(done, total);
+  }
+  for (const io::ObjectEntry& e : hints) {
+    SLAF_ASSIGN_OR_RETURN(std::vector<uint8_t> bytes, from->Get(e.key));
+    SLAF_RETURN_IF_ERROR(to->Put(e.key, bytes));
+    done += e.size;
+  }
+  if (progress) progress(done, total);
+  return done;
 }
 
 }  // namespace slaf

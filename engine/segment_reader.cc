@@ -139,6 +139,7 @@ class SegmentReaderImpl final : public SegmentReader {
   }
 
   const SegmentInfo& info() const override { return info_; }
+  const io::RandomAccessFile& file() const { return *file_; }
 
   // Reads, verifies and parses chunk i into *lc (reusing its buffers).
   Status LoadChunk(size_t i, LoadedChunk* lc) const {
@@ -419,7 +420,9 @@ class SegmentScannerImpl final : public SegmentScanner {
       }
       // Advance only once the chunk is in: after an I/O error, Next() may be
       // called again and retries the same chunk.
-      SLAF_RETURN_IF_ERROR(r_->LoadChunk(i, &lc_));
+      if (ahead_pos_ >= ahead_ids_.size() || ahead_ids_[ahead_pos_] != i) SLAF_RETURN_IF_ERROR(ReadAhead(i));
+      std::swap(lc_.stored, ahead_bufs_[ahead_pos_++]);
+      SLAF_RETURN_IF_ERROR(r_->ParseChunk(i, &lc_));
       ++next_chunk_;
       ++stats_.chunks_read;
       stats_.bytes_read += c.stored_len;
@@ -433,6 +436,41 @@ class SegmentScannerImpl final : public SegmentScanner {
   }
 
  private:
+  // Reads chunk `first` and the unskippable chunks after it, up to a window
+  // of bytes, with one ReadRanges call: remote backends turn it into one
+  // request (or a few, in parallel) instead of one per chunk. The window
+  // starts small, so a scan that stops early (LIMIT) fetches little, and
+  // doubles up to 8 MiB.
+  Status ReadAhead(size_t first) {
+    const SegmentInfo& info = r_->info();
+    constexpr size_t kMaxChunks = 1024;
+    constexpr uint64_t kMaxWindow = 8u << 20;
+    ahead_ids_.clear();
+    ahead_pos_ = 0;
+    uint64_t bytes = 0;
+    for (size_t j = first; j < info.chunks.size() && info.chunks[j].first_row < opt_.row_end && ahead_ids_.size() < kMaxChunks; ++j) {
+      const ChunkInfo& c = info.chunks[j];
+      if (j != first && Skippable(c)) continue;
+      if (!ahead_ids_.empty() && bytes + c.stored_len > window_) break;
+      ahead_ids_.push_back(j);
+      bytes += c.stored_len;
+    }
+    if (ahead_bufs_.size() < ahead_ids_.size()) ahead_bufs_.resize(ahead_ids_.size());
+    std::vector<io::ReadRequest> reqs(ahead_ids_.size());
+    for (size_t k = 0; k < ahead_ids_.size(); ++k) {
+      const ChunkInfo& c = info.chunks[ahead_ids_[k]];
+      ahead_bufs_[k].resize(c.stored_len);
+      reqs[k] = {c.offset, c.stored_len, ahead_bufs_[k].data()};
+    }
+    Status s = r_->file().ReadRanges(reqs);
+    if (!s.ok()) {
+      ahead_ids_.clear();
+      return s;
+    }
+    window_ = std::min(window_ * 2, kMaxWindow);
+    return Status::OK();
+  }
+
   bool Skippable(const ChunkInfo& c) const {
     if (!opt_.rows.empty()) {
       const uint64_t lo = std::max(opt_.row_begin, c.first_row), hi = std::min(opt_.row_end, c.first_row + c.n_rows);
@@ -552,6 +590,11 @@ class SegmentScannerImpl final : public SegmentScanner {
   size_t next_chunk_ = 0;
   LoadedChunk lc_;
   CsrMatrix run_;  // one run of selected rows, before appending
+  // Read-ahead window: stored bytes of chunks ahead_ids_[ahead_pos_..].
+  std::vector<size_t> ahead_ids_;
+  std::vector<std::vector<uint8_t>> ahead_bufs_;
+  size_t ahead_pos_ = 0;
+  uint64_t window_ = 256 << 10;
   ScanStats stats_;
 };
 

@@ -25,6 +25,7 @@
 #include "slaf/dataset.h"
 #include "slaf/dataset_writer.h"
 #include "slaf/interop.h"
+#include "slaf/remote.h"
 #include "slaf/store.h"
 
 namespace slaf {
@@ -264,7 +265,34 @@ Result<InputFormat> DetectFormat(const std::string& path) {
   return Status::InvalidArgument(path + ": HDF5 file with neither an X matrix (h5ad) nor a 10x matrix (/matrix or genome groups)");
 }
 
+// A remote output (s3://): converted into a local temporary directory, then
+// copied in commit-protocol order (CopyDataset), so the remote dataset
+// appears with its first manifest only once all its files are there.
+Result<ConvertReport> ConvertToRemote(const std::string& input, const std::string& output, const ConvertOptions& o) {
+  SLAF_ASSIGN_OR_RETURN(std::shared_ptr<io::ObjectStore> dst, OpenStore(output, /*create=*/true));
+  SLAF_ASSIGN_OR_RETURN(bool taken, dst->Exists(ManifestKey(1)));
+  if (taken) return Status::InvalidArgument(output + ": already exists; convert writes a new dataset");
+  const char* env_tmp = std::getenv("TMPDIR");
+  const std::string base = !o.spill_dir.empty() ? o.spill_dir : (env_tmp && *env_tmp ? env_tmp : "/tmp");
+  const std::string tmp = base + "/slaf-convert-" + std::to_string(::getpid());
+  std::error_code ec;
+  fs::create_directories(tmp, ec);
+  if (ec) return Status::IOError(tmp + ": cannot create the local staging directory: " + ec.message());
+  Result<ConvertReport> report = Convert(input, tmp + "/ds.slaf", o);
+  if (report.ok()) {
+    Result<std::shared_ptr<io::ObjectStore>> src = io::OpenLocalStore(tmp + "/ds.slaf", false);
+    Result<uint64_t> copied = src.ok() ? CopyDataset(src->get(), dst.get(), [&](uint64_t done, uint64_t total) {
+      if (o.progress) o.progress(done, total, "upload");
+    })
+                                       : Result<uint64_t>(src.status());
+    if (!copied.ok()) report = copied.status();
+  }
+  RemoveTree(tmp);
+  return report;
+}
+
 Result<ConvertReport> Convert(const std::string& input, const std::string& output, const ConvertOptions& o) {
+  if (io::IsRemoteUri(output)) return ConvertToRemote(input, output, o);
   InputFormat format = o.format;
   if (format == InputFormat::kAuto) {
     SLAF_ASSIGN_OR_RETURN(format, DetectFormat(input));

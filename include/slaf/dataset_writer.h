@@ -119,4 +119,13 @@ struct VacuumResult {
 };
 Result<VacuumResult> Vacuum(io::ObjectStore* store, uint64_t keep_from_version, int64_t min_age_ms, bool dry_run);
 
+// Copies every version of the dataset in `from` (including nested datasets
+// such as raw/) into the empty store `to`, in commit-protocol order: data
+// files first, then manifests oldest first with create-if-absent, then the
+// _latest hints, so a reader of `to` never sees a manifest whose files are
+// missing. Conflict if `to` already holds a manifest. `progress(bytes_done,
+// bytes_total)` may be empty. Returns the bytes copied.
+Result<uint64_t> CopyDataset(io::ObjectStore* from, io::ObjectStore* to,
+                             const std::function<void(uint64_t, uint64_t)>& progress = {});
+
 }  // namespace slaf
