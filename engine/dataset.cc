@@ -152,9 +152,18 @@ Result<uint64_t> LatestVersion(io::ObjectStore* store) {
 
 Result<std::vector<VersionInfo>> ListVersions(io::ObjectStore* store) {
   SLAF_ASSIGN_OR_RETURN(std::vector<uint64_t> listed, ListedVersions(store));
+  // A store that cannot list (plain HTTP): every number up to the newest,
+  // skipping the ones a vacuum removed.
+  const bool probing = store->List(kLatestKey).status().IsNotSupported();
+  if (probing) {
+    SLAF_ASSIGN_OR_RETURN(uint64_t latest, LatestVersion(store));
+    for (uint64_t v = 1; v <= latest; ++v) listed.push_back(v);
+  }
   std::vector<VersionInfo> out;
   for (uint64_t v : listed) {
-    SLAF_ASSIGN_OR_RETURN(Manifest m, ReadManifest(store, v));
+    Result<Manifest> read = ReadManifest(store, v);
+    if (probing && !read.ok() && read.status().IsNotFound()) continue;
+    SLAF_ASSIGN_OR_RETURN(Manifest m, std::move(read));
     out.push_back({m.version, m.parent, m.timestamp_ms, m.operation, m.message, m.n_cells, m.n_genes, m.x.nnz()});
   }
   return out;

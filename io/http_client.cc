@@ -433,7 +433,9 @@ Status HttpClient::Execute(std::vector<HttpRequest*> requests) {
     if (r->method == "HEAD") {
       curl_easy_setopt(e, CURLOPT_NOBODY, 1L);
     } else if (r->method == "PUT") {
-      h = curl_slist_append(h, "Expect:");  // no 100-continue round trip
+      // No 100-continue round trip. (Not by an empty "Expect:" header:
+      // libcurl's SigV4 would sign that header, which is never sent.)
+      curl_easy_setopt(e, CURLOPT_EXPECT_100_TIMEOUT_MS, 0L);
       curl_easy_setopt(e, CURLOPT_UPLOAD, 1L);
       curl_easy_setopt(e, CURLOPT_READFUNCTION, &OnUpload);
       curl_easy_setopt(e, CURLOPT_READDATA, t);

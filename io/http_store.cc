@@ -454,7 +454,9 @@ class S3Store final : public RemoteStore {
       // Parameters in canonical (sorted) order, encoded, as SigV4 signs them.
       std::string query = bucket_url_ + "/?";
       if (!token.empty()) query += "continuation-token=" + UriEncode(token, false) + "&";
-      query += "list-type=2&prefix=" + UriEncode(full, false);
+      // '/' stays unescaped: libcurl 7.88's SigV4 signs the query as sent,
+      // and a signature over "%2F" is refused (checked against moto).
+      query += "list-type=2&prefix=" + UriEncode(full, true);
       std::vector<uint8_t> body;
       HttpRequest r;
       r.url = query;
