@@ -87,30 +87,55 @@ Result<Manifest> ReadManifest(io::ObjectStore* store, uint64_t version) {
   return m;
 }
 
-// The hint's version number, 0 if the hint is absent or unusable.
-Result<uint64_t> ReadHint(io::ObjectStore* store) {
+// The _latest hint: a version number and, since the hint carries it, a copy
+// of that version's manifest (format-spec §9.1).
+struct Hint {
+  uint64_t version = 0;  // 0: absent or unusable
+  std::optional<Manifest> manifest;
+};
+
+Result<Hint> ReadHint(io::ObjectStore* store) {
+  Hint out;
   Result<std::vector<uint8_t>> hint = store->Get(kLatestKey);
   if (!hint.ok()) {
-    if (hint.status().IsNotFound()) return 0;
+    if (hint.status().IsNotFound()) return out;
     return hint.status();
   }
   const std::string text(hint->begin(), hint->end());
   char* end = nullptr;
   const unsigned long long h = std::strtoull(text.c_str(), &end, 10);
-  return (end != text.c_str() && h > 0 && h <= (1ull << 53)) ? h : 0;
+  if (end == text.c_str() || h == 0 || h > (1ull << 53)) return out;
+  out.version = h;
+  const size_t nl = text.find('\n');
+  if (nl != std::string::npos && nl + 1 < text.size()) {
+    // A copy that does not parse, or names another version, is ignored:
+    // the hint is advisory.
+    const std::span<const uint8_t> copy(hint->data() + nl + 1, hint->size() - nl - 1);
+    Result<Manifest> m = Manifest::Parse(copy, store->location() + "/" + kLatestKey);
+    if (m.ok() && m->version == h) out.manifest = std::move(*m);
+  }
+  return out;
 }
 
 // The newest manifest found from the hint in as few round trips as a remote
-// store allows: the hint, then manifest h and the probe for h+1 together.
-// nullopt when the hint is missing or names a missing manifest (the caller
-// then lists).
+// store allows: with the manifest copy in the hint, the hint and one probe
+// for h+1; with a bare number, the hint, then manifest h and the probe
+// together. nullopt when the hint is missing or names a missing manifest
+// (the caller then lists).
 Result<std::optional<Manifest>> LatestByHint(io::ObjectStore* store) {
-  SLAF_ASSIGN_OR_RETURN(uint64_t h, ReadHint(store));
+  SLAF_ASSIGN_OR_RETURN(Hint hint, ReadHint(store));
+  const uint64_t h = hint.version;
   if (h == 0) return std::optional<Manifest>();
   Result<bool> next = false;
-  std::thread probe([&] { next = ManifestExists(store, h + 1); });
-  Result<Manifest> m = ReadManifest(store, h);
-  probe.join();
+  Result<Manifest> m = Status::NotFound("");
+  if (hint.manifest) {
+    next = ManifestExists(store, h + 1);
+    m = std::move(*hint.manifest);
+  } else {
+    std::thread probe([&] { next = ManifestExists(store, h + 1); });
+    m = ReadManifest(store, h);
+    probe.join();
+  }
   if (!m.ok()) {
     if (m.status().IsNotFound()) return std::optional<Manifest>();
     return m.status();
@@ -132,7 +157,8 @@ Result<std::optional<Manifest>> LatestByHint(io::ObjectStore* store) {
 
 Result<uint64_t> LatestVersion(io::ObjectStore* store) {
   uint64_t v = 0;
-  SLAF_ASSIGN_OR_RETURN(uint64_t h, ReadHint(store));
+  SLAF_ASSIGN_OR_RETURN(Hint hint, ReadHint(store));
+  const uint64_t h = hint.version;
   if (h != 0) {
     SLAF_ASSIGN_OR_RETURN(bool exists, ManifestExists(store, h));
     if (exists) v = h;

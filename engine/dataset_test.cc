@@ -618,6 +618,37 @@ TEST(Dataset, LatestHintIsAdvisory) {
     EXPECT_EQ(*v, 2u) << "hint \"" << hint << "\"";
   }
   EXPECT_TRUE(Dataset::Open(dir / "nothing-here").status().IsNotFound());
+  // The hint carries the manifest of its version (format-spec §9.1): a stale
+  // copy is never the answer once a newer version exists, and a copy that
+  // does not parse or names another version is ignored.
+  auto v1 = store->Get(ManifestKey(1));
+  ASSERT_TRUE(v1.ok());
+  std::string stale = "1\n" + std::string(v1->begin(), v1->end());
+  std::string lying = "2\n" + std::string(v1->begin(), v1->end());
+  std::string torn = stale.substr(0, stale.size() / 2);
+  for (const std::string& hint : {stale, lying, torn}) {
+    ASSERT_TRUE(store->Put(kLatestKey, std::span(reinterpret_cast<const uint8_t*>(hint.data()), hint.size())).ok());
+    auto ds = Dataset::Open(store);
+    ASSERT_TRUE(ds.ok()) << ds.status().ToString();
+    EXPECT_EQ((*ds)->version(), 2u);
+    EXPECT_EQ((*ds)->n_cells(), 15u);
+  }
+  // What a commit writes: the number, a newline, the manifest bytes.
+  auto c = testing::Cells(15, 3, 20);
+  ASSERT_TRUE(testing::AppendCells(store, c, testing::ObsFor(c, 15)).ok());
+  auto written = store->Get(kLatestKey);
+  auto v3 = store->Get(ManifestKey(3));
+  ASSERT_TRUE(written.ok() && v3.ok());
+  EXPECT_EQ(std::string(written->begin(), written->end()), "3\n" + std::string(v3->begin(), v3->end()));
+  // Vacuum refreshes a lagging hint before removing old versions.
+  ASSERT_TRUE(store->Put(kLatestKey, std::span(reinterpret_cast<const uint8_t*>(stale.data()), stale.size())).ok());
+  ASSERT_TRUE(Vacuum(store.get(), 3, 0, false).ok());
+  written = store->Get(kLatestKey);
+  ASSERT_TRUE(written.ok());
+  EXPECT_EQ(std::string(written->begin(), written->end()), "3\n" + std::string(v3->begin(), v3->end()));
+  auto after = Dataset::Open(store);
+  ASSERT_TRUE(after.ok()) << after.status().ToString();
+  EXPECT_EQ((*after)->n_cells(), 18u);
   TempDir empty;
   EXPECT_TRUE(Dataset::Open(empty.path()).status().IsNotFound());
 }

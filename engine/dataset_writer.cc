@@ -602,7 +602,9 @@ class TransactionImpl final : public Transaction {
         if (!hidden) {
           // Advisory hint for readers; the commit is already durable, so a
           // failure here is harmless (readers probe forward).
-          const std::string v = std::to_string(next.version) + "\n";
+          // It carries a copy of the manifest, so a remote reader opens the
+          // newest version with the hint and one probe (format-spec §9.1).
+          const std::string v = std::to_string(next.version) + "\n" + json;
           (void)store_->Put(kLatestKey, std::span(reinterpret_cast<const uint8_t*>(v.data()), v.size()));
           return next.version;
         }
@@ -690,6 +692,14 @@ Result<VacuumResult> Vacuum(io::ObjectStore* store, uint64_t keep_from_version, 
   SLAF_ASSIGN_OR_RETURN(uint64_t latest, LatestVersion(store));
   if (latest == 0) return Status::NotFound(store->location() + ": not a slaf dataset");
   keep_from_version = std::min(std::max<uint64_t>(keep_from_version, 1), latest);
+  if (!dry_run) {
+    // Refresh the hint first: a lagging hint must not name (and carry) a
+    // version this vacuum is about to remove.
+    SLAF_ASSIGN_OR_RETURN(std::vector<uint8_t> newest, store->Get(ManifestKey(latest)));
+    std::string hint = std::to_string(latest) + "\n";
+    hint.append(newest.begin(), newest.end());
+    SLAF_RETURN_IF_ERROR(store->Put(kLatestKey, std::span(reinterpret_cast<const uint8_t*>(hint.data()), hint.size())));
+  }
   SLAF_ASSIGN_OR_RETURN(std::vector<VersionInfo> versions, ListVersions(store));
   std::set<std::string> referenced;
   std::vector<uint64_t> old_versions;

@@ -22,12 +22,13 @@ whole test when nginx is missing.
 import os
 import re
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
-import threading
 import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from local_servers import free_port, start_nginx, wait_port  # noqa: E402
 
 SLAF, SRC = sys.argv[1], sys.argv[2]
 DEMO = os.path.join(SRC, "demo", "pbmc3k", "filtered_gene_bc_matrices")
@@ -45,52 +46,6 @@ def run(args, env=None, expect=0):
     if expect is not None and p.returncode != expect:
         check(False, "%s exited %d (expected %d): %s" % (" ".join(args), p.returncode, expect, p.stderr.strip()[-600:]))
     return p
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
-
-
-def wait_port(port, proc, what):
-    for _ in range(200):
-        if proc.poll() is not None:
-            sys.exit("%s exited at startup (code %s)" % (what, proc.returncode))
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            return
-        except OSError:
-            time.sleep(0.05)
-    sys.exit("%s did not listen on port %d" % (what, port))
-
-
-def start_nginx(root, work):
-    port = free_port()
-    conf = os.path.join(work, "nginx.conf")
-    user = "user root;\n" if os.geteuid() == 0 else ""
-    with open(conf, "w") as f:
-        f.write("""%sworker_processes 1;
-daemon off;
-pid %s/nginx.pid;
-error_log %s/nginx-error.log;
-events { worker_connections 256; }
-http {
-  access_log %s/nginx-access.log;
-  client_body_temp_path %s/nginx-body;
-  proxy_temp_path %s/nginx-proxy;
-  fastcgi_temp_path %s/nginx-fastcgi;
-  uwsgi_temp_path %s/nginx-uwsgi;
-  scgi_temp_path %s/nginx-scgi;
-  keepalive_requests 100000;
-  server { listen 127.0.0.1:%d; root %s; location / { } }
-}
-""" % (user, work, work, work, work, work, work, work, work, port, root))
-    proc = subprocess.Popen(["nginx", "-c", conf, "-p", work], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    wait_port(port, proc, "nginx")
-    return proc, port
 
 
 def stats_of(stderr):

@@ -1,0 +1,54 @@
+"""Servers on 127.0.0.1 for the remote tests and benchmarks: free ports and a
+throw-away nginx serving a directory (Debian's nginx-light, started by the
+caller's process and stopped with it)."""
+import os
+import socket
+import subprocess
+import sys
+import time
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def wait_port(port, proc, what):
+    for _ in range(200):
+        if proc.poll() is not None:
+            sys.exit("%s exited at startup (code %s)" % (what, proc.returncode))
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            return
+        except OSError:
+            time.sleep(0.05)
+    sys.exit("%s did not listen on port %d" % (what, port))
+
+
+def start_nginx(root, work):
+    port = free_port()
+    conf = os.path.join(work, "nginx.conf")
+    user = "user root;\n" if os.geteuid() == 0 else ""
+    with open(conf, "w") as f:
+        f.write("""%sworker_processes 1;
+daemon off;
+pid %s/nginx.pid;
+error_log %s/nginx-error.log;
+events { worker_connections 256; }
+http {
+  access_log %s/nginx-access.log;
+  client_body_temp_path %s/nginx-body;
+  proxy_temp_path %s/nginx-proxy;
+  fastcgi_temp_path %s/nginx-fastcgi;
+  uwsgi_temp_path %s/nginx-uwsgi;
+  scgi_temp_path %s/nginx-scgi;
+  keepalive_requests 100000;
+  server { listen 127.0.0.1:%d; root %s; location / { } }
+}
+""" % (user, work, work, work, work, work, work, work, work, port, root))
+    proc = subprocess.Popen(["nginx", "-c", conf, "-p", work], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    wait_port(port, proc, "nginx")
+    return proc, port
