@@ -36,7 +36,7 @@ struct HttpOptions {
   uint64_t cache_bytes = 256ull << 20;         // LRU block cache, shared by all files
   uint64_t coalesce_gap = 128 << 10;           // ranges closer than this share a request
   uint64_t max_request_bytes = 16ull << 20;    // a coalesced request is at most this
-  uint64_t speculative_tail = 64 << 10;        // fetched with the head when a file opens
+  uint64_t speculative_tail = 512 << 10;       // fetched with the head when a file opens (footers of big segments fit)
   uint64_t speculative_head = 4 << 10;
 
   // Defaults overridden by SLAF_HTTP_CONNECT_TIMEOUT_MS,
