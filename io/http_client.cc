@@ -151,6 +151,7 @@ struct Transfer {
   // Body handling.
   bool range_ignored = false;  // 200 to a range request: aborted
   bool overflow = false;       // more body than asked for: aborted
+  bool whole_from_start = false;  // 200 to a range at 0: wanted bytes taken, rest not read
   std::string error_body;      // first bytes of a non-2xx body (S3 error XML)
   uint64_t upload_pos = 0;
   char errbuf[CURL_ERROR_SIZE] = {0};
@@ -213,8 +214,20 @@ size_t OnBody(char* data, size_t size, size_t nmemb, void* user) {
     // A 200 to a range request is the whole object: stop at once rather
     // than download an unbounded body.
     if (code != 206) {
-      t->range_ignored = true;
-      return 0;
+      // The whole object from byte 0: usable when the range starts there;
+      // take the wanted bytes and stop the transfer.
+      if (code != 200 || r->suffix || r->range_offset != 0) {
+        t->range_ignored = true;
+        return 0;
+      }
+      const size_t take = static_cast<size_t>(std::min<uint64_t>(n, r->range_length - r->received));
+      std::memcpy(r->out + r->received, data, take);
+      r->received += take;
+      if (r->received == r->range_length) {
+        t->whole_from_start = true;
+        return 0;
+      }
+      return n;
     }
     if (r->received + n > r->range_length) {
       t->overflow = true;
@@ -391,7 +404,7 @@ Status HttpClient::Execute(std::vector<HttpRequest*> requests) {
     t->last_modified.clear();
     t->has_content_length = false;
     t->retry_after_s = -1;
-    t->range_ignored = t->overflow = false;
+    t->range_ignored = t->overflow = t->whole_from_start = false;
     t->error_body.clear();
     t->upload_pos = 0;
     t->errbuf[0] = 0;
@@ -403,9 +416,13 @@ Status HttpClient::Execute(std::vector<HttpRequest*> requests) {
     curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, options_.connect_timeout_ms);
     curl_easy_setopt(e, CURLOPT_LOW_SPEED_LIMIT, options_.low_speed_limit);
     curl_easy_setopt(e, CURLOPT_LOW_SPEED_TIME, options_.low_speed_time_s);
-    curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 1L);
+    // Signed requests never follow redirects (the signature and the
+    // x-amz-* headers would go to another host); others follow a few, and
+    // an https URL never downgrades to http.
+    curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, auth_.sigv4.empty() ? 1L : 0L);
     curl_easy_setopt(e, CURLOPT_MAXREDIRS, options_.max_redirects);
-    curl_easy_setopt(e, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+    const bool tls = r->url.rfind("https://", 0) == 0;
+    curl_easy_setopt(e, CURLOPT_REDIR_PROTOCOLS_STR, tls ? "https" : "http,https");
     curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
     curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, &OnHeader);
     curl_easy_setopt(e, CURLOPT_HEADERDATA, t);
@@ -452,6 +469,7 @@ Status HttpClient::Execute(std::vector<HttpRequest*> requests) {
     ++sent;
     if (t->attempt > 0) ++retries;
     ++t->attempt;
+    r->attempts = t->attempt;
   };
 
   // Judges a finished attempt; sets req->status on kDone/kFail.
@@ -465,6 +483,17 @@ Status HttpClient::Execute(std::vector<HttpRequest*> requests) {
     bytes_in += r->received;
     if (r->method == "PUT" && rc == CURLE_OK) bytes_out += r->upload_size;
     const std::string what = Describe(*r);
+    if (t->whole_from_start) {
+      const uint64_t total = t->has_content_length ? t->content_length : 0;
+      if (r->expect_total && total && total != r->expect_total) {
+        r->status = Status::IOError(what + ": the object is now " + std::to_string(total) + " bytes, it was " +
+                                    std::to_string(r->expect_total) + " when opened (it changed on the server)");
+        return Verdict::kFail;
+      }
+      r->total_size = total;
+      r->status = Status::OK();
+      return Verdict::kDone;
+    }
     if (t->range_ignored) {
       t->last_error = Status::IOError(what + ": the server answered " + std::to_string(code) +
                                       " instead of 206 Partial Content (it ignored the Range header); range reads need byte-range support");
@@ -492,9 +521,11 @@ Status HttpClient::Execute(std::vector<HttpRequest*> requests) {
       const std::string ec = ErrorCode(t->error_body);
       const std::string msg = what + ": HTTP " + std::to_string(code) + (ec.empty() ? "" : " " + ec);
       if (code == 404) r->status = Status::NotFound(msg + " (no such object)");
+      else if (code == 416 && r->expect_total) r->status = Status::IOError(msg + ": the object changed on the server since it was opened (range no longer satisfiable)");
       else if (code == 412) r->status = Status::IOError(msg + ": the object changed on the server since it was opened (precondition failed)");
       else if (code == 401 || code == 403) r->status = Status::IOError(msg + ": access denied (check credentials and permissions)");
-      else if (code >= 300 && code < 400) r->status = Status::IOError(msg + ": redirect not followed (more than " + std::to_string(options_.max_redirects) + " redirects, or to a non-HTTP URL)");
+      else if (code >= 300 && code < 400 && !auth_.sigv4.empty()) r->status = Status::IOError(msg + ": signed requests do not follow redirects (a wrong region or endpoint? check AWS_REGION and AWS_ENDPOINT_URL)");
+      else if (code >= 300 && code < 400) r->status = Status::IOError(msg + ": redirect not followed (more than " + std::to_string(options_.max_redirects) + " redirects, or to a disallowed URL)");
       else r->status = Status::IOError(msg);
       return Verdict::kFail;
     }

@@ -52,6 +52,7 @@ struct HttpRequest {
   std::string etag, last_modified;
   uint64_t total_size = 0;  // from Content-Range (ranges) or Content-Length
   uint64_t received = 0;    // body bytes of the final attempt
+  int attempts = 0;         // tries made (a 412 after a retry may mean our own first try landed)
   Status status;
 };
 

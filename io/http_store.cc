@@ -191,7 +191,10 @@ class HttpFile final : public RandomAccessFile {
       h.range_length = g.bytes.size();
       h.out = g.bytes.data();
       h.expect_total = size_;
-      if (!etag_.empty()) h.headers.push_back("If-Match: " + etag_);
+      // A weak ETag ("W/...") never matches If-Match (a strong comparison):
+      // pin by date then, and by comparing the ETag of each answer.
+      const bool strong = !etag_.empty() && etag_.rfind("W/", 0) != 0;
+      if (strong) h.headers.push_back("If-Match: " + etag_);
       else if (!last_modified_.empty()) h.headers.push_back("If-Unmodified-Since: " + last_modified_);
       batch.push_back(&h);
     }
@@ -324,7 +327,22 @@ int64_t ParseIsoTime(const std::string& s) {
   return static_cast<int64_t>(timegm(&tm)) * 1000 + ms;
 }
 
-class S3Store;
+// Whether the object at `url` holds exactly `size` bytes equal to those
+// `ours(offset, n, out)` produces, compared 8 MiB at a time.
+template <typename Source>
+Result<bool> StoredEquals(const std::shared_ptr<Remote>& remote, const std::string& url, uint64_t size, Source ours) {
+  SLAF_ASSIGN_OR_RETURN(std::shared_ptr<RandomAccessFile> f, HttpFile::Open(remote, url));
+  if (f->size() != size) return false;
+  std::vector<uint8_t> a(std::min<uint64_t>(size, 8 << 20)), b(a.size());
+  for (uint64_t off = 0; off < size;) {
+    const size_t n = static_cast<size_t>(std::min<uint64_t>(a.size(), size - off));
+    SLAF_RETURN_IF_ERROR(f->ReadAt(off, n, a.data()));
+    if (!ours(off, n, b.data())) return Status::IOError(url + ": cannot re-read the upload spool file");
+    if (std::memcmp(a.data(), b.data(), n) != 0) return false;
+    off += n;
+  }
+  return true;
+}
 
 // A new S3 object: appended bytes spool to an unlinked temporary file and
 // are PUT (create-if-absent) on Sync, so an object appears whole or not at
@@ -367,7 +385,17 @@ class S3WritableFile final : public WritableFile {
     if (!uploaded_) r.headers.push_back("If-None-Match: *");
     r.accept = {412};
     SLAF_RETURN_IF_ERROR(remote_->client->Execute(&r));
-    if (r.http_status == 412) return Status::Conflict(name_ + " already exists");
+    if (r.http_status == 412) {
+      // After a retry, the object may be our own first attempt, whose
+      // answer was lost.
+      bool ours = false;
+      if (r.attempts > 1) {
+        SLAF_ASSIGN_OR_RETURN(ours, StoredEquals(remote_, url_, size_, [&](uint64_t off, size_t n, uint8_t* out) {
+                                return ::pread(fd_, out, n, static_cast<off_t>(off)) == static_cast<ssize_t>(n);
+                              }));
+      }
+      if (!ours) return Status::Conflict(name_ + " already exists");
+    }
     uploaded_ = true;
     dirty_ = false;
     return Status::OK();
@@ -417,7 +445,18 @@ class S3Store final : public RemoteStore {
       r.headers.push_back("If-None-Match: *");
       r.accept = {409, 412};
       SLAF_RETURN_IF_ERROR(remote_->client->Execute(&r));
-      if (r.http_status == 412) return Status::Conflict(location_ + "/" + key + " already exists");
+      if (r.http_status == 412) {
+        // A retried create that meets 412 may have met itself: our first
+        // attempt landed and its answer was lost (format-spec §9.4).
+        bool ours = false;
+        if (r.attempts > 1) {
+          SLAF_ASSIGN_OR_RETURN(ours, StoredEquals(remote_, Url(key), data.size(), [&](uint64_t off, size_t n, uint8_t* out) {
+                                  std::memcpy(out, data.data() + off, n);
+                                  return true;
+                                }));
+        }
+        if (!ours) return Status::Conflict(location_ + "/" + key + " already exists");
+      }
       if (r.http_status != 409) return Status::OK();
       if (attempt >= 5) return Status::IOError(location_ + "/" + key + ": conditional create kept conflicting (HTTP 409)");
       std::this_thread::sleep_for(std::chrono::milliseconds(50 << attempt));

@@ -9,6 +9,7 @@ that retries succeeds:
   ok             byte ranges (206, Content-Range, ETag, If-Match)
   503-once       503 with Retry-After: 0, then ok       503-always
   no-range       answers a Range request with 200 and an endless body
+  no-range-late  the same after the first 2 requests (the open)
   etag-change    the ETag changes after the first 2 requests; If-Match honoured (412)
   etag-lie       like etag-change but ignores If-Match (sends the new ETag)
   truncated-once sends half the promised body, then closes   truncated-always
@@ -16,6 +17,12 @@ that retries succeeds:
   badrange-once  Content-Range for a different range          badrange-always
   redirect       302 to the same path under /ok/
   redirect-loop  302 to itself, forever
+
+PUT (any mode) writes the file, honouring If-None-Match: * (412 if it
+exists); in mode put-lost the first PUT of a key is stored and then the
+connection is dropped without an answer, in put-lost-other another writer's
+bytes are stored instead. GET /_auth/<mode> says whether any request to that
+mode carried an Authorization or x-amz-* header ("yes"/"no").
 """
 import http.server
 import os
@@ -28,6 +35,7 @@ ROOT = sys.argv[1]
 seen = set()
 seen_lock = threading.Lock()
 counts = {}
+auth_seen = set()
 
 
 def first_time(key):
@@ -54,7 +62,35 @@ class Handler(http.server.BaseHTTPRequestHandler):
         self.serve(head=True)
 
     def do_GET(self):
+        if self.path.startswith("/_auth/"):
+            return self.plain(200, b"yes" if self.path[7:] in auth_seen else b"no")
         self.serve(head=False)
+
+    def do_PUT(self):
+        parts = self.path.split("/", 2)
+        length = int(self.headers.get("Content-Length", "0"))
+        body = self.rfile.read(length)
+        if len(parts) < 3:
+            return self.plain(404)
+        mode, rel = parts[1], parts[2]
+        self.note_auth(mode)
+        path = os.path.join(ROOT, rel)
+        if self.headers.get("If-None-Match") == "*" and os.path.exists(path):
+            return self.plain(412, b"<Error><Code>PreconditionFailed</Code></Error>")
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        once = first_time((mode, rel, "PUT"))
+        with open(path, "wb") as f:
+            f.write(b"someone else's bytes" if mode == "put-lost-other" and once else body)
+        if mode in ("put-lost", "put-lost-other") and once:
+            self.close_connection = True
+            self.connection.shutdown(2)
+            return
+        self.plain(200, headers=[("ETag", '"v1"')])
+
+    def note_auth(self, mode):
+        if any(k.lower() == "authorization" or k.lower().startswith("x-amz-") for k in self.headers.keys()):
+            with seen_lock:
+                auth_seen.add(mode)
 
     def plain(self, code, body=b"", headers=()):
         self.send_response(code)
@@ -70,6 +106,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
         if len(parts) < 3:
             return self.plain(404)
         mode, rel = parts[1], parts[2]
+        self.note_auth(mode)
         n = count(mode)
         key = (mode, rel, self.headers.get("Range"))
         once = first_time(key)
@@ -91,12 +128,14 @@ class Handler(http.server.BaseHTTPRequestHandler):
             if want is not None and want != etag:
                 return self.plain(412, b"precondition failed")
         rng = self.headers.get("Range")
-        if mode == "no-range" and rng:
-            # 200 with no length: the body never ends.
+        if rng and (mode == "no-range" or (mode == "no-range-late" and n > 2)):
+            # 200 with no length: the body never ends (but starts with the
+            # file's bytes).
             self.send_response(200)
             self.send_header("ETag", etag)
             self.end_headers()
             try:
+                self.wfile.write(data)
                 chunk = b"x" * 65536
                 for _ in range(100000):
                     self.wfile.write(chunk)

@@ -22,15 +22,16 @@ struct HttpOptions {
   long connect_timeout_ms = 10000;
   // A transfer slower than low_speed_limit bytes/s for low_speed_time_s
   // seconds is aborted (and retried): a stalled server never hangs a read.
-  long low_speed_limit = 1;
+  long low_speed_limit = 1024;
   long low_speed_time_s = 30;
   // Transient failures (connection errors, timeouts, short bodies, 5xx, 429)
   // are retried with exponential backoff and full jitter, at most
-  // max_attempts tries per request and retry_budget_ms of waiting per batch.
-  int max_attempts = 5;
+  // max_attempts tries per request (10 retries) and retry_budget_ms of
+  // waiting per batch.
+  int max_attempts = 11;
   long retry_base_ms = 100;
-  long retry_max_ms = 4000;
-  long retry_budget_ms = 30000;
+  long retry_max_ms = 15000;
+  long retry_budget_ms = 180000;
   long max_redirects = 5;
   int max_parallel = 16;                       // requests in flight per batch
   uint64_t cache_bytes = 256ull << 20;         // LRU block cache, shared by all files
