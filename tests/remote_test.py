@@ -193,6 +193,18 @@ def s3_half(work, local):
         check(old[-1] == "2700", "time travel to version 2: %s" % old)
         run(["vacuum", s3, "--dry-run"], env=senv)
 
+        # A prefix that needs encoding in the signed path (space) and one
+        # that must not be encoded ('~'). ('+' and non-ASCII are encoded as
+        # AWS specifies, %2B and UTF-8 %XX, but moto's verifier decodes the
+        # path before re-encoding it and refuses both, so they are not tested
+        # here.)
+        odd = "s3://bkt/odd dir~tilde/pbmc.slaf"
+        run(["convert", DEMO, odd, "--quiet"], env=senv)
+        a = run(["query", local, QUERIES[1]], env=senv)
+        b = run(["query", odd, QUERIES[1]], env=senv)
+        check(a.stdout == b.stdout, "S3 under an odd prefix differs")
+        run(["vacuum", odd, "--dry-run"], env=senv)
+
         bad = dict(senv, AWS_SECRET_ACCESS_KEY="wrong")
         p = run(["info", s3], env=bad, expect=1)
         check("403" in p.stderr and ("SignatureDoesNotMatch" in p.stderr or "access denied" in p.stderr), "wrong secret message: " + p.stderr)
