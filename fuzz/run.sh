@@ -5,7 +5,8 @@
 # fuzz/corpus/table/, dense_fuzz with the golden dense matrices (*.dense),
 # valid and invalid, manifest_fuzz with fuzz/corpus/manifest/ and
 # fuzz/manifest.dict, and sql_fuzz and sql_bind_fuzz (binder + executor on a
-# tiny dataset) with fuzz/corpus/sql/ and fuzz/sql.dict.
+# tiny dataset) with fuzz/corpus/sql/ and fuzz/sql.dict, and remote_parse_fuzz
+# (Content-Range, S3 listings) with fuzz/corpus/remote/.
 # Crashes are written to fuzz/artifacts/; turn each into a regression test.
 #   fuzz/run.sh [SECONDS]
 # FUZZ_SEED=N fixes libFuzzer's seed (CI does, so a run repeats exactly what
@@ -17,7 +18,7 @@ root=$(cd "$here/.." && pwd)
 build=${FUZZ_BUILD_DIR:-$root/build-fuzz}
 CXX=clang++-14 CC=clang-14 cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
   -DSLAF_FUZZ=ON -DSLAF_SANITIZE=ON -DSLAF_BUILD_TESTS=OFF -DSLAF_BUILD_BENCH=OFF >/dev/null
-targets=(segment_fuzz block_fuzz manifest_fuzz table_fuzz dense_fuzz mtx_fuzz lzf_fuzz sql_fuzz sql_bind_fuzz)
+targets=(segment_fuzz block_fuzz manifest_fuzz table_fuzz dense_fuzz mtx_fuzz lzf_fuzz sql_fuzz sql_bind_fuzz remote_parse_fuzz)
 cmake --build "$build" --target "${targets[@]}" -j2
 per=$(( secs / ${#targets[@]} )); [ "$per" -ge 1 ] || per=1
 mkdir -p "$here/artifacts"
@@ -33,6 +34,9 @@ for t in "${targets[@]}"; do
     # Seeds: every golden table, valid and invalid (format-spec §7), and
     # fuzz/corpus/table/ (tables that claim far more rows than their bytes).
     cp -n "$root"/format-spec/golden/*.tbl "$root"/format-spec/golden/invalid/*.tbl "$here"/corpus/table/* "$corpus"/ 2>/dev/null || true
+  elif [ "$t" = remote_parse_fuzz ]; then
+    # Seeds: Content-Range values and ListObjectsV2 pages (fuzz/corpus/remote/).
+    cp -n "$here"/corpus/remote/* "$corpus"/
   elif [ "$t" = mtx_fuzz ]; then
     # Seeds: small MatrixMarket files (fuzz/corpus/mtx/): ordered, unordered, real, pattern.
     cp -n "$here"/corpus/mtx/* "$corpus"/

@@ -112,6 +112,24 @@ HttpOptions HttpOptions::FromEnvironment() {
   return o;
 }
 
+bool ParseContentRange(const std::string& v, uint64_t* a, uint64_t* b, uint64_t* total) {
+  // Digits only (no sign, no spaces), each below 2^63.
+  size_t pos = 0;
+  auto number = [&](uint64_t* out) {
+    const size_t start = pos;
+    uint64_t x = 0;
+    while (pos < v.size() && v[pos] >= '0' && v[pos] <= '9' && pos - start < 18) x = x * 10 + static_cast<uint64_t>(v[pos++] - '0');
+    *out = x;
+    return pos > start && (pos == v.size() || v[pos] < '0' || v[pos] > '9');
+  };
+  if (v.compare(0, 6, "bytes ") != 0) return false;
+  pos = 6;
+  if (!number(a) || pos >= v.size() || v[pos++] != '-') return false;
+  if (!number(b) || pos >= v.size() || v[pos++] != '/') return false;
+  if (!number(total) || pos != v.size()) return false;
+  return *a <= *b && *b < *total;
+}
+
 std::string UriEncode(const std::string& s, bool keep_slash) {
   static const char* hex = "0123456789ABCDEF";
   std::string out;
@@ -304,18 +322,6 @@ bool RetryableCurlCode(CURLcode rc) {
     default:
       return false;
   }
-}
-
-// Parses "bytes a-b/total".
-bool ParseContentRange(const std::string& v, uint64_t* a, uint64_t* b, uint64_t* total) {
-  unsigned long long x, y, z;
-  char tail;
-  if (std::sscanf(v.c_str(), "bytes %llu-%llu/%llu%c", &x, &y, &z, &tail) != 3) return false;
-  if (y < x || y >= z) return false;
-  *a = x;
-  *b = y;
-  *total = z;
-  return true;
 }
 
 enum class Verdict { kDone, kRetry, kFail };

@@ -84,6 +84,9 @@ class HttpClient {
   std::unique_ptr<Impl> impl_;
 };
 
+// Parses a Content-Range value "bytes a-b/total" (a <= b < total).
+bool ParseContentRange(const std::string& v, uint64_t* a, uint64_t* b, uint64_t* total);
+
 // Percent-encodes everything but RFC 3986 unreserved characters, and '/'
 // when keep_slash (S3 keys in paths; SigV4 canonical form).
 std::string UriEncode(const std::string& s, bool keep_slash);

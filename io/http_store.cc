@@ -16,6 +16,7 @@
 #include <thread>
 
 #include "io/http_client.h"
+#include "io/s3_list.h"
 #include "slaf/remote.h"
 
 namespace slaf::io {
@@ -299,34 +300,6 @@ class HttpStore final : public RemoteStore {
   std::string prefix_;
 };
 
-std::string XmlUnescape(std::string s) {
-  static const std::pair<const char*, const char*> kEntities[] = {{"&lt;", "<"}, {"&gt;", ">"}, {"&quot;", "\""}, {"&apos;", "'"}, {"&#39;", "'"}, {"&amp;", "&"}};
-  for (const auto& [from, to] : kEntities) {
-    for (size_t p = s.find(from); p != std::string::npos; p = s.find(from, p + std::strlen(to))) s.replace(p, std::strlen(from), to);
-  }
-  return s;
-}
-
-// The text of the first <tag>...</tag> in [begin, end), or "".
-std::string XmlField(const std::string& xml, size_t begin, size_t end, const std::string& tag) {
-  const std::string open = "<" + tag + ">", close = "</" + tag + ">";
-  const size_t b = xml.find(open, begin);
-  if (b == std::string::npos || b >= end) return "";
-  const size_t e = xml.find(close, b);
-  if (e == std::string::npos || e > end) return "";
-  return XmlUnescape(xml.substr(b + open.size(), e - b - open.size()));
-}
-
-// "2024-05-01T12:34:56.789Z" as ms since the epoch (0 if malformed).
-int64_t ParseIsoTime(const std::string& s) {
-  std::tm tm{};
-  int ms = 0;
-  if (std::sscanf(s.c_str(), "%d-%d-%dT%d:%d:%d.%dZ", &tm.tm_year, &tm.tm_mon, &tm.tm_mday, &tm.tm_hour, &tm.tm_min, &tm.tm_sec, &ms) < 6) return 0;
-  tm.tm_year -= 1900;
-  tm.tm_mon -= 1;
-  return static_cast<int64_t>(timegm(&tm)) * 1000 + ms;
-}
-
 // Whether the object at `url` holds exactly `size` bytes equal to those
 // `ours(offset, n, out)` produces, compared 8 MiB at a time.
 template <typename Source>
@@ -504,24 +477,10 @@ class S3Store final : public RemoteStore {
       Status s = remote_->client->Execute(&r);
       if (s.IsNotFound()) return Status::NotFound(location_ + ": no such bucket");
       SLAF_RETURN_IF_ERROR(s);
-      const std::string xml(body.begin(), body.end());
-      for (size_t b = xml.find("<Contents>"); b != std::string::npos; b = xml.find("<Contents>", b + 1)) {
-        const size_t e = xml.find("</Contents>", b);
-        if (e == std::string::npos) return Status::IOError(location_ + ": malformed ListObjectsV2 response (unclosed <Contents>)");
-        std::string key = XmlField(xml, b, e, "Key");
-        if (!prefix_.empty()) {
-          if (key.rfind(prefix_ + "/", 0) != 0) continue;
-          key = key.substr(prefix_.size() + 1);
-        }
-        ObjectEntry entry;
-        entry.key = key;
-        entry.size = std::strtoull(XmlField(xml, b, e, "Size").c_str(), nullptr, 10);
-        entry.mtime_ms = ParseIsoTime(XmlField(xml, b, e, "LastModified"));
-        out.push_back(std::move(entry));
-      }
-      if (XmlField(xml, 0, xml.size(), "IsTruncated") != "true") return out;
-      token = XmlField(xml, 0, xml.size(), "NextContinuationToken");
-      if (token.empty()) return Status::IOError(location_ + ": ListObjectsV2 truncated without a continuation token");
+      SLAF_ASSIGN_OR_RETURN(ListPage page_of, ParseListObjectsV2({reinterpret_cast<const char*>(body.data()), body.size()}, prefix_, location_));
+      for (ObjectEntry& e : page_of.entries) out.push_back(std::move(e));
+      if (!page_of.truncated) return out;
+      token = page_of.next_token;
     }
     return Status::IOError(location_ + ": too many ListObjectsV2 pages");
   }

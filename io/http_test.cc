@@ -12,6 +12,8 @@
 #include <fstream>
 #include <random>
 
+#include "io/http_client.h"
+#include "io/s3_list.h"
 #include "slaf/dataset.h"
 #include "slaf/remote.h"
 #include "tests/dataset_fixtures.h"
@@ -327,6 +329,39 @@ TEST_F(HttpTest, SignedRequestsDoNotFollowRedirects) {
   EXPECT_NE(s.message().find("do not follow redirects"), std::string::npos) << s.ToString();
   EXPECT_EQ(Fetch(*server_, "_auth/redirect"), "yes");
   EXPECT_EQ(Fetch(*server_, "_auth/ok"), "no");  // the target never saw the signature
+}
+
+TEST(RemoteParse, ContentRangeIsStrict) {
+  uint64_t a, b, t;
+  EXPECT_TRUE(io::ParseContentRange("bytes 0-99/100", &a, &b, &t));
+  EXPECT_EQ(a, 0u);
+  EXPECT_EQ(b, 99u);
+  EXPECT_EQ(t, 100u);
+  for (const char* bad : {"bytes 0-100/100", "bytes 5-4/10", "bytes -1-4/10", "bytes 0-4/", "bytes 0-4/10 ", "bytes */10", "items 0-4/10",
+                          "bytes 0-4/99999999999999999999", "bytes +0-4/10", "bytes 0 -4/10", ""}) {
+    EXPECT_FALSE(io::ParseContentRange(bad, &a, &b, &t)) << bad;
+  }
+}
+
+TEST(RemoteParse, ListObjectsV2) {
+  const std::string xml =
+      "<ListBucketResult><IsTruncated>true</IsTruncated><NextContinuationToken>t/+=</NextContinuationToken>"
+      "<Contents><Key>p/q/X/a.seg</Key><LastModified>2026-12-07T15:12:25.250Z</LastModified><Size>123</Size></Contents>"
+      "<Contents><Key>p/q/a &amp; b</Key><Size>0</Size></Contents>"
+      "<Contents><Key>p/qq/other</Key><Size>1</Size></Contents>"
+      "<Contents><Key>p/q/../escape</Key><Size>1</Size></Contents></ListBucketResult>";
+  auto page = io::ParseListObjectsV2(xml, "p/q", "s3://b/p/q");
+  ASSERT_TRUE(page.ok()) << page.status().ToString();
+  ASSERT_EQ(page->entries.size(), 2u);  // other prefix and ".." skipped
+  EXPECT_EQ(page->entries[0].key, "X/a.seg");
+  EXPECT_EQ(page->entries[0].size, 123u);
+  EXPECT_EQ(page->entries[0].mtime_ms, 1796656345250);
+  EXPECT_EQ(page->entries[1].key, "a & b");
+  EXPECT_TRUE(page->truncated);
+  EXPECT_EQ(page->next_token, "t/+=");
+  EXPECT_FALSE(io::ParseListObjectsV2("<IsTruncated>true</IsTruncated>", "", "w").ok());
+  EXPECT_FALSE(io::ParseListObjectsV2("<Contents><Key>k</Key><Size>-1</Size></Contents>", "", "w").ok());
+  EXPECT_FALSE(io::ParseListObjectsV2("<Contents><Key>k</Key>", "", "w").ok());
 }
 
 // A dataset served over HTTP reads exactly like the local copy, and opening

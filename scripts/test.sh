@@ -19,7 +19,7 @@ if [ "${SLAF_SKIP_ASAN:-0}" != 1 ]; then
     ctest --test-dir "$root/build-asan" --output-on-failure -j2 -E "reference_reader|install_example" 2>&1 | tail -n 25
 fi
 if [ "${SLAF_SKIP_FUZZ:-0}" != 1 ]; then
-  echo "== fuzz smoke (libFuzzer, 9 targets: segment, block, manifest, table, dense, mtx, lzf, sql, sql_bind; 20 s each, fixed seed, fresh corpus from the golden vectors and fuzz/corpus/)"
+  echo "== fuzz smoke (libFuzzer, 10 targets: segment, block, manifest, table, dense, mtx, lzf, sql, sql_bind, remote_parse; 18 s each, fixed seed, fresh corpus from the golden vectors and fuzz/corpus/)"
   rm -rf "$root/build-fuzz/corpus"
   FUZZ_SEED=1 FUZZ_CORPUS_DIR="$root/build-fuzz/corpus" bash "$root/fuzz/run.sh" 180 2>&1 | grep -E "^==|Done|SUMMARY|ERROR"
   if ls "$root"/fuzz/artifacts/* >/dev/null 2>&1; then
