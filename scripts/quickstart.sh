@@ -2,7 +2,8 @@
 # Installs what slaf needs (Debian 12, as root), builds it, and runs the main
 # job: converts the bundled 10x PBMC 3k dataset (demo/) into a dataset,
 # describes it, asks it what a biologist would (top genes, cell-type markers,
-# cells per count band, one cell, SQL queries), exports it back to h5ad, verifies it and
+# cells per count band, one cell, SQL queries, one over HTTP from a local nginx), exports it
+# back to h5ad, verifies it and
 # explains one segment file with slaf-inspect; then generates a synthetic
 # dataset and filters its cells by metadata.
 set -euo pipefail
@@ -49,6 +50,31 @@ echo "== slaf query --explain: the top MS4A1 cells; the gene filter restricts th
 "$slaf" query "$pbmc" "SELECT c.cell_id, e.value FROM expression e
   JOIN genes g ON e.gene_integer_id = g.gene_integer_id JOIN cells c ON c.cell_integer_id = e.cell_integer_id
   WHERE g.gene_symbol = 'MS4A1' ORDER BY e.value DESC, c.cell_id LIMIT 3" --explain
+echo
+echo "== slaf over HTTP: a local nginx serves build/demo; the same question, fetching only the byte ranges it needs"
+port=$(/usr/bin/python3 -c "import socket; s = socket.socket(); s.bind(('127.0.0.1', 0)); print(s.getsockname()[1])")
+web="$demo/nginx"
+mkdir -p "$web"
+user_line=""; [ "$(id -u)" -eq 0 ] && user_line="user root;"
+cat > "$web/nginx.conf" <<CONF
+$user_line
+worker_processes 1; daemon off; pid $web/nginx.pid; error_log $web/error.log;
+events { worker_connections 64; }
+http { access_log off; client_body_temp_path $web/body; proxy_temp_path $web/proxy; fastcgi_temp_path $web/fcgi;
+       uwsgi_temp_path $web/uwsgi; scgi_temp_path $web/scgi;
+       server { listen 127.0.0.1:$port; root $demo; location / { } } }
+CONF
+/usr/sbin/nginx -c "$web/nginx.conf" -p "$web" &
+nginx_pid=$!
+trap 'kill $nginx_pid 2>/dev/null || true' EXIT
+for _ in $(seq 50); do (echo > "/dev/tcp/127.0.0.1/$port") 2>/dev/null && break; sleep 0.1; done
+"$slaf" query "http://127.0.0.1:$port/pbmc3k.slaf" "SELECT c.cell_id, e.value FROM expression e
+  JOIN genes g ON e.gene_integer_id = g.gene_integer_id JOIN cells c ON c.cell_integer_id = e.cell_integer_id
+  WHERE g.gene_symbol = 'MS4A1' ORDER BY e.value DESC, c.cell_id LIMIT 3" --stats
+echo "   (of $(du -sb "$pbmc" | cut -f1) bytes in the dataset; s3://bucket/prefix works the same way, with writes: docs/remote.md)"
+kill $nginx_pid 2>/dev/null || true
+wait $nginx_pid 2>/dev/null || true
+trap - EXIT
 echo
 echo "== slaf export: back to h5ad (anndata reads it) "
 rm -f "$demo/pbmc3k.h5ad"
