@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <bit>
 #include <cstring>
+#include <future>
 
 #include "codecs/checksum.h"
 #include "engine/chunk.h"
@@ -420,8 +421,8 @@ class SegmentScannerImpl final : public SegmentScanner {
       }
       // Advance only once the chunk is in: after an I/O error, Next() may be
       // called again and retries the same chunk.
-      if (ahead_pos_ >= ahead_ids_.size() || ahead_ids_[ahead_pos_] != i) SLAF_RETURN_IF_ERROR(ReadAhead(i));
-      std::swap(lc_.stored, ahead_bufs_[ahead_pos_++]);
+      if (ahead_pos_ >= cur_.ids.size() || cur_.ids[ahead_pos_] != i) SLAF_RETURN_IF_ERROR(NextWindow(i));
+      std::swap(lc_.stored, cur_.bufs[ahead_pos_++]);
       SLAF_RETURN_IF_ERROR(r_->ParseChunk(i, &lc_));
       ++next_chunk_;
       ++stats_.chunks_read;
@@ -436,39 +437,72 @@ class SegmentScannerImpl final : public SegmentScanner {
   }
 
  private:
-  // Reads chunk `first` and the unskippable chunks after it, up to a window
-  // of bytes, with one ReadRanges call: remote backends turn it into one
-  // request (or a few, in parallel) instead of one per chunk. The window
-  // starts small, so a scan that stops early (LIMIT) fetches little, and
-  // doubles up to 8 MiB.
-  Status ReadAhead(size_t first) {
+  // The stored bytes of a run of chunks a scan will decode.
+  struct Window {
+    std::vector<size_t> ids;
+    std::vector<std::vector<uint8_t>> bufs;
+  };
+
+  // Makes cur_ the window starting at chunk `first`: the one prefetched if
+  // it starts there (and was read without error), else read now. Then
+  // starts reading the window after it on another thread, so fetching (a
+  // round trip, remotely) overlaps decoding. Windows start small, so a scan
+  // that stops early (LIMIT) fetches little, and double up to 8 MiB; one
+  // window is one ReadRanges call, which a remote file turns into one
+  // request (or a few in parallel) instead of one per chunk.
+  Status NextWindow(size_t first) {
+    constexpr uint64_t kMaxWindow = 8u << 20;
+    bool have = false;
+    if (prefetch_.valid()) {
+      const Status s = prefetch_.get();
+      if (s.ok() && !next_.ids.empty() && next_.ids.front() == first) {
+        std::swap(cur_, next_);
+        have = true;
+      }
+    }
+    if (!have) {
+      Status s = FillWindow(first, window_, &cur_);
+      if (!s.ok()) {
+        cur_.ids.clear();
+        return s;
+      }
+      window_ = std::min(window_ * 2, kMaxWindow);
+    }
+    ahead_pos_ = 0;
+    const size_t after = cur_.ids.back() + 1;
+    const SegmentInfo& info = r_->info();
+    if (after < info.chunks.size() && info.chunks[after].first_row < opt_.row_end) {
+      const uint64_t bytes = window_;
+      window_ = std::min(window_ * 2, kMaxWindow);
+      prefetch_ = std::async(std::launch::async, [this, after, bytes] { return FillWindow(after, bytes, &next_); });
+    }
+    return Status::OK();
+  }
+
+  // Reads the first unskippable chunk at or after `from` and those after it,
+  // up to `bytes` (at least one chunk) into *w. Reads only opt_ and the
+  // reader, so it may run on another thread.
+  Status FillWindow(size_t from, uint64_t bytes_limit, Window* w) const {
     const SegmentInfo& info = r_->info();
     constexpr size_t kMaxChunks = 1024;
-    constexpr uint64_t kMaxWindow = 8u << 20;
-    ahead_ids_.clear();
-    ahead_pos_ = 0;
+    w->ids.clear();
     uint64_t bytes = 0;
-    for (size_t j = first; j < info.chunks.size() && info.chunks[j].first_row < opt_.row_end && ahead_ids_.size() < kMaxChunks; ++j) {
+    for (size_t j = from; j < info.chunks.size() && info.chunks[j].first_row < opt_.row_end && w->ids.size() < kMaxChunks; ++j) {
       const ChunkInfo& c = info.chunks[j];
-      if (j != first && Skippable(c)) continue;
-      if (!ahead_ids_.empty() && bytes + c.stored_len > window_) break;
-      ahead_ids_.push_back(j);
+      if (Skippable(c)) continue;
+      if (!w->ids.empty() && bytes + c.stored_len > bytes_limit) break;
+      w->ids.push_back(j);
       bytes += c.stored_len;
     }
-    if (ahead_bufs_.size() < ahead_ids_.size()) ahead_bufs_.resize(ahead_ids_.size());
-    std::vector<io::ReadRequest> reqs(ahead_ids_.size());
-    for (size_t k = 0; k < ahead_ids_.size(); ++k) {
-      const ChunkInfo& c = info.chunks[ahead_ids_[k]];
-      ahead_bufs_[k].resize(c.stored_len);
-      reqs[k] = {c.offset, c.stored_len, ahead_bufs_[k].data()};
+    if (w->ids.empty()) return Status::OK();
+    if (w->bufs.size() < w->ids.size()) w->bufs.resize(w->ids.size());
+    std::vector<io::ReadRequest> reqs(w->ids.size());
+    for (size_t k = 0; k < w->ids.size(); ++k) {
+      const ChunkInfo& c = info.chunks[w->ids[k]];
+      w->bufs[k].resize(c.stored_len);
+      reqs[k] = {c.offset, c.stored_len, w->bufs[k].data()};
     }
-    Status s = r_->file().ReadRanges(reqs);
-    if (!s.ok()) {
-      ahead_ids_.clear();
-      return s;
-    }
-    window_ = std::min(window_ * 2, kMaxWindow);
-    return Status::OK();
+    return r_->file().ReadRanges(reqs);
   }
 
   bool Skippable(const ChunkInfo& c) const {
@@ -590,11 +624,13 @@ class SegmentScannerImpl final : public SegmentScanner {
   size_t next_chunk_ = 0;
   LoadedChunk lc_;
   CsrMatrix run_;  // one run of selected rows, before appending
-  // Read-ahead window: stored bytes of chunks ahead_ids_[ahead_pos_..].
-  std::vector<size_t> ahead_ids_;
-  std::vector<std::vector<uint8_t>> ahead_bufs_;
+  // Read-ahead: chunks cur_.ids[ahead_pos_..] are in cur_.bufs; next_ is
+  // being filled by prefetch_ (declared last: destroyed, i.e. waited for,
+  // before the windows it writes).
+  Window cur_, next_;
   size_t ahead_pos_ = 0;
   uint64_t window_ = 256 << 10;
+  std::future<Status> prefetch_;
   ScanStats stats_;
 };
 
