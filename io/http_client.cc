@@ -109,6 +109,13 @@ HttpOptions HttpOptions::FromEnvironment() {
   o.retry_base_ms = EnvLong("SLAF_HTTP_RETRY_BASE_MS", o.retry_base_ms);
   o.max_parallel = static_cast<int>(std::clamp(EnvLong("SLAF_HTTP_PARALLEL", o.max_parallel), 1L, 256L));
   o.cache_bytes = static_cast<uint64_t>(EnvLong("SLAF_HTTP_CACHE_MB", static_cast<long>(o.cache_bytes >> 20))) << 20;
+  for (const char* name : {"SLAF_HTTP_CA_FILE", "CURL_CA_BUNDLE"}) {
+    const char* v = std::getenv(name);
+    if (v && *v) {
+      o.ca_file = v;
+      break;
+    }
+  }
   return o;
 }
 
@@ -435,6 +442,7 @@ Status HttpClient::Execute(std::vector<HttpRequest*> requests) {
     curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, &OnBody);
     curl_easy_setopt(e, CURLOPT_WRITEDATA, t);
     curl_easy_setopt(e, CURLOPT_PRIVATE, t);
+    if (!options_.ca_file.empty()) curl_easy_setopt(e, CURLOPT_CAINFO, options_.ca_file.c_str());
     // Bytes as stored: no transparent decompression changing lengths.
     curl_easy_setopt(e, CURLOPT_HTTP_CONTENT_DECODING, 0L);
     curl_slist* h = nullptr;
@@ -512,6 +520,12 @@ Status HttpClient::Execute(std::vector<HttpRequest*> requests) {
     }
     if (rc != CURLE_OK) {
       t->last_error = Status::IOError(what + ": " + (t->errbuf[0] ? std::string(t->errbuf) : std::string(curl_easy_strerror(rc))));
+      // A refused connection or an unknown host is more often a wrong URL
+      // than a blip: a few quick tries, not the full budget.
+      if ((rc == CURLE_COULDNT_CONNECT || rc == CURLE_COULDNT_RESOLVE_HOST) && t->attempt >= 3) {
+        r->status = Status::IOError(t->last_error.message() + " (" + std::to_string(t->attempt) + " attempts)");
+        return Verdict::kFail;
+      }
       return RetryableCurlCode(rc) ? Verdict::kRetry : Verdict::kFail;
     }
     if (std::find(r->accept.begin(), r->accept.end(), code) != r->accept.end()) {

@@ -7,7 +7,7 @@ PKGS=(build-essential cmake ninja-build ccache pkg-config
       clang-14 libclang-rt-14-dev
       python3-numpy python3-scipy python3-h5py python3-anndata
       libhdf5-dev zlib1g-dev
-      libcurl4-openssl-dev nginx-light)
+      libcurl4-openssl-dev nginx-light openssl curl)
 missing=()
 for p in "${PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

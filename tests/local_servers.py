@@ -28,14 +28,30 @@ def wait_port(port, proc, what):
     sys.exit("%s did not listen on port %d" % (what, port))
 
 
-def start_nginx(root, work):
+def make_tls_cert(work):
+    """A self-signed certificate for 127.0.0.1 (openssl CLI): (cert, key) paths.
+    The certificate is its own CA: pass it as SLAF_HTTP_CA_FILE."""
+    cert, key = os.path.join(work, "tls-cert.pem"), os.path.join(work, "tls-key.pem")
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", cert, "-days", "2",
+                    "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"],
+                   check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return cert, key
+
+
+def start_nginx(root, work, tls=None, extra=""):
+    """nginx serving `root` on a free port (plain HTTP, or HTTPS with tls =
+    (cert, key)); `extra` is added to the server block. Returns (process, port)."""
     port = free_port()
-    conf = os.path.join(work, "nginx.conf")
+    tag = "tls" if tls else "plain"
+    conf = os.path.join(work, "nginx-%s.conf" % tag)
     user = "user root;\n" if os.geteuid() == 0 else ""
+    listen = "listen 127.0.0.1:%d%s;" % (port, " ssl" if tls else "")
+    if tls:
+        listen += " ssl_certificate %s; ssl_certificate_key %s;" % tls
     with open(conf, "w") as f:
         f.write("""%sworker_processes 1;
 daemon off;
-pid %s/nginx.pid;
+pid %s/nginx-%s.pid;
 error_log %s/nginx-error.log;
 events { worker_connections 256; }
 http {
@@ -46,9 +62,9 @@ http {
   uwsgi_temp_path %s/nginx-uwsgi;
   scgi_temp_path %s/nginx-scgi;
   keepalive_requests 100000;
-  server { listen 127.0.0.1:%d; root %s; location / { } }
+  server { %s root %s; location / { } %s }
 }
-""" % (user, work, work, work, work, work, work, work, work, port, root))
+""" % (user, work, tag, work, work, work, work, work, work, work, listen, root, extra))
     proc = subprocess.Popen(["nginx", "-c", conf, "-p", work], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     wait_port(port, proc, "nginx")
     return proc, port

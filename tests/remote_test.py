@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""slaf over HTTP and S3, on 127.0.0.1 only.
+"""slaf over HTTP(S) and S3, on 127.0.0.1 only.
 
 HTTP: a local nginx (started here on a free port with a generated config)
 serves a converted copy of the bundled PBMC 3k demo; every read command run
@@ -7,6 +7,11 @@ on the URL must print exactly what it prints on the local directory, a
 single-cell query must download a small fraction of the dataset, and an
 export over HTTP must equal the original Matrix Market file read by scipy
 (an independent oracle).
+
+HTTPS: nginx with a self-signed certificate for 127.0.0.1: queries verified
+against it as the CA file (SLAF_HTTP_CA_FILE) equal the local ones, without
+it the connection is refused (verification is never off), and a redirect
+from https to http is not followed.
 
 S3: moto_server with signature checking on (INITIAL_NO_AUTH_ACTION_COUNT:
 after the IAM setup every request must carry a valid SigV4 signature of the
@@ -28,7 +33,7 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from local_servers import free_port, start_nginx, wait_port  # noqa: E402
+from local_servers import free_port, make_tls_cert, start_nginx, wait_port  # noqa: E402
 
 SLAF, SRC = sys.argv[1], sys.argv[2]
 DEMO = os.path.join(SRC, "demo", "pbmc3k", "filtered_gene_bc_matrices")
@@ -123,6 +128,29 @@ def http_half(work, local):
         p = run(["info", "http://127.0.0.1:%d/pbmc.slaf" % free_port()], expect=1)
         check("127.0.0.1" in p.stderr, "connection refused message: " + p.stderr)
         check(time.time() - t0 < 60, "error paths took %.1f s" % (time.time() - t0))
+        return port
+    finally:
+        proc.terminate()
+        proc.wait()
+
+
+def tls_half(work, local, plain_port):
+    """HTTPS: verified against a given CA file, refused without it, and an
+    https URL never redirected down to http."""
+    cert, key = make_tls_cert(work)
+    redirect = "location /down/ { return 302 http://127.0.0.1:%d/pbmc.slaf/; }" % plain_port
+    proc, port = start_nginx(work, work, tls=(cert, key), extra=redirect)
+    try:
+        url = "https://127.0.0.1:%d/pbmc.slaf" % port
+        env = dict(os.environ, SLAF_HTTP_CA_FILE=cert)
+        for q in QUERIES[:2]:
+            a = run(["query", local, q])
+            b = run(["query", url, q], env=env)
+            check(a.stdout == b.stdout, "HTTPS query differs: " + q)
+        p = run(["info", url], expect=1)
+        check("certificate" in p.stderr.lower(), "unverified TLS message: " + p.stderr)
+        p = run(["info", "https://127.0.0.1:%d/down" % port], env=env, expect=1)
+        check("redirect" in p.stderr.lower() or "protocol" in p.stderr.lower(), "https->http redirect message: " + p.stderr)
     finally:
         proc.terminate()
         proc.wait()
@@ -224,14 +252,15 @@ def main():
     try:
         local = os.path.join(work, "pbmc.slaf")
         run(["convert", DEMO, local, "--gene-index", "--quiet"])
-        http_half(work, local)
+        plain_port = http_half(work, local)
+        tls_half(work, local, plain_port)
         did_s3 = s3_half(work, local)
     finally:
         shutil.rmtree(work, ignore_errors=True)
     if failures:
         print("%d failure(s)" % len(failures))
         sys.exit(1)
-    print("remote_test: HTTP ok%s" % (", S3 ok" if did_s3 else ", S3 skipped"))
+    print("remote_test: HTTP ok, HTTPS ok%s" % (", S3 ok" if did_s3 else ", S3 skipped"))
 
 
 if __name__ == "__main__":

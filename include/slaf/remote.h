@@ -39,10 +39,14 @@ struct HttpOptions {
   uint64_t max_request_bytes = 16ull << 20;    // a coalesced request is at most this
   uint64_t speculative_tail = 512 << 10;       // fetched with the head when a file opens (footers of big segments fit)
   uint64_t speculative_head = 4 << 10;
+  // Extra trusted CA certificates (PEM file) for https; peer and host
+  // verification are always on.
+  std::string ca_file;
 
   // Defaults overridden by SLAF_HTTP_CONNECT_TIMEOUT_MS,
   // SLAF_HTTP_LOW_SPEED_TIME, SLAF_HTTP_MAX_ATTEMPTS, SLAF_HTTP_RETRY_BUDGET_MS,
-  // SLAF_HTTP_RETRY_BASE_MS, SLAF_HTTP_PARALLEL, SLAF_HTTP_CACHE_MB.
+  // SLAF_HTTP_RETRY_BASE_MS, SLAF_HTTP_PARALLEL, SLAF_HTTP_CACHE_MB,
+  // SLAF_HTTP_CA_FILE (else CURL_CA_BUNDLE).
   static HttpOptions FromEnvironment();
 };
 
