@@ -95,6 +95,16 @@ def http_half(work, local):
         same_output(lambda w: ["query", on(w), "SELECT COUNT(*) FROM cells", "--version", "1"], "time travel")
         run(["verify", url])
 
+        # slaf-inspect on a segment URL explains it as it does the local file.
+        inspect = os.path.join(os.path.dirname(SLAF), "slaf-inspect")
+        seg = sorted(os.listdir(os.path.join(local, "X")))[0]
+        a = subprocess.run([inspect, os.path.join(local, "X", seg)], capture_output=True, text=True)
+        b = subprocess.run([inspect, url + "/X/" + seg, "--stats"], capture_output=True, text=True)
+        check(a.returncode == 0 and b.returncode == 0, "slaf-inspect exit codes %d %d: %s" % (a.returncode, b.returncode, b.stderr))
+        check(a.stdout.replace(os.path.join(local, "X", seg), "F") == b.stdout.replace(url + "/X/" + seg, "F"),
+              "slaf-inspect over HTTP differs:\n" + b.stdout[:600])
+        check("io: " in b.stderr, "slaf-inspect --stats printed nothing")
+
         # Only what the query needs: one cell costs a few small requests.
         total = sum(os.path.getsize(os.path.join(d, f)) for d, _, fs in os.walk(local) for f in fs)
         p = run(["query", url, "SELECT * FROM expression WHERE cell_integer_id = 1234", "--stats"])
