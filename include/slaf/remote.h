@@ -33,7 +33,7 @@ struct HttpOptions {
   long retry_max_ms = 15000;
   long retry_budget_ms = 180000;
   long max_redirects = 5;
-  int max_parallel = 16;                       // requests in flight per batch
+  int max_parallel = 64;                       // requests in flight per batch (connections per host)
   uint64_t cache_bytes = 256ull << 20;         // LRU block cache, shared by all files
   uint64_t coalesce_gap = 128 << 10;           // ranges closer than this share a request
   uint64_t max_request_bytes = 16ull << 20;    // a coalesced request is at most this
