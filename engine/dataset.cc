@@ -35,41 +35,36 @@ Result<std::shared_ptr<io::ObjectStore>> OpenStore(const std::string& uri, bool 
 
 namespace {
 
-// Parses "_versions/<20 digits>.json"; 0 if the key is something else.
-uint64_t VersionOfKey(const std::string& key) {
-  const std::string prefix = "_versions/";
-  if (key.size() != prefix.size() + 25 || key.compare(0, prefix.size(), prefix) != 0 ||
-      key.compare(key.size() - 5, 5, ".json") != 0) {
-    return 0;
-  }
-  uint64_t v = 0;
-  for (size_t i = prefix.size(); i < prefix.size() + 20; ++i) {
-    const char c = key[i];
-    if (c < '0' || c > '9') return 0;
-    v = v * 10 + static_cast<uint64_t>(c - '0');
-    if (v > (1ull << 53)) return 0;  // versions are at most 2^53 (format-spec §9.2)
-  }
-  return v;
-}
-
-Result<std::vector<uint64_t>> ListedVersions(io::ObjectStore* store) {
+// The listed versions, sorted; nullopt when the store cannot list (plain
+// HTTP): versions are then found by probing.
+Result<std::optional<std::vector<uint64_t>>> ListedVersions(io::ObjectStore* store) {
   Result<std::vector<io::ObjectEntry>> entries = store->List("_versions/");
   if (!entries.ok()) {
-    // Plain HTTP cannot list: versions are then found by probing.
-    if (entries.status().IsNotFound() || entries.status().IsNotSupported()) return std::vector<uint64_t>{};
+    if (entries.status().IsNotSupported()) return std::optional<std::vector<uint64_t>>();
+    if (entries.status().IsNotFound()) return std::optional<std::vector<uint64_t>>(std::vector<uint64_t>{});
     return entries.status();
   }
   std::vector<uint64_t> out;
   for (const io::ObjectEntry& e : *entries) {
-    if (uint64_t v = VersionOfKey(e.key)) out.push_back(v);
+    if (uint64_t v = VersionOfManifestKey(e.key)) out.push_back(v);
   }
   std::sort(out.begin(), out.end());
-  return out;
+  return std::optional<std::vector<uint64_t>>(std::move(out));
 }
 
 // Whether manifest v exists; errors other than NotFound are errors, so a
 // failing store never makes the newest version look older than it is.
 Result<bool> ManifestExists(io::ObjectStore* store, uint64_t v) { return store->Exists(ManifestKey(v)); }
+
+// The newest version at or after v: while manifest v+1 exists, v+1 (every
+// commit creates the next number, so the probe cannot skip one).
+Result<uint64_t> ProbeForward(io::ObjectStore* store, uint64_t v) {
+  while (true) {
+    SLAF_ASSIGN_OR_RETURN(bool exists, ManifestExists(store, v + 1));
+    if (!exists) return v;
+    ++v;
+  }
+}
 
 Result<Manifest> ReadManifest(io::ObjectStore* store, uint64_t version) {
   const std::string key = ManifestKey(version);
@@ -143,12 +138,7 @@ Result<std::optional<Manifest>> LatestByHint(io::ObjectStore* store) {
   SLAF_RETURN_IF_ERROR(next.status());
   if (!*next) return std::optional<Manifest>(std::move(*m));
   // The hint lags: probe on from h+1.
-  uint64_t v = h + 1;
-  while (true) {
-    SLAF_ASSIGN_OR_RETURN(bool exists, ManifestExists(store, v + 1));
-    if (!exists) break;
-    ++v;
-  }
+  SLAF_ASSIGN_OR_RETURN(uint64_t v, ProbeForward(store, h + 1));
   SLAF_ASSIGN_OR_RETURN(Manifest newest, ReadManifest(store, v));
   return std::optional<Manifest>(std::move(newest));
 }
@@ -165,22 +155,19 @@ Result<uint64_t> LatestVersion(io::ObjectStore* store) {
   }
   if (v == 0) {
     // No usable hint (a crash before it was written, or a vacuum): list.
-    SLAF_ASSIGN_OR_RETURN(std::vector<uint64_t> listed, ListedVersions(store));
-    if (!listed.empty()) v = listed.back();
+    SLAF_ASSIGN_OR_RETURN(std::optional<std::vector<uint64_t>> listed, ListedVersions(store));
+    if (listed && !listed->empty()) v = listed->back();
   }
   // The hint is advisory and may lag: probe forward.
-  while (true) {
-    SLAF_ASSIGN_OR_RETURN(bool exists, ManifestExists(store, v + 1));
-    if (!exists) return v;
-    ++v;
-  }
+  return ProbeForward(store, v);
 }
 
 Result<std::vector<VersionInfo>> ListVersions(io::ObjectStore* store) {
-  SLAF_ASSIGN_OR_RETURN(std::vector<uint64_t> listed, ListedVersions(store));
+  SLAF_ASSIGN_OR_RETURN(std::optional<std::vector<uint64_t>> maybe_listed, ListedVersions(store));
   // A store that cannot list (plain HTTP): every number up to the newest,
   // skipping the ones a vacuum removed.
-  const bool probing = store->List(kLatestKey).status().IsNotSupported();
+  const bool probing = !maybe_listed;
+  std::vector<uint64_t> listed = probing ? std::vector<uint64_t>{} : std::move(*maybe_listed);
   if (probing) {
     SLAF_ASSIGN_OR_RETURN(uint64_t latest, LatestVersion(store));
     for (uint64_t v = 1; v <= latest; ++v) listed.push_back(v);

@@ -604,8 +604,8 @@ class TransactionImpl final : public Transaction {
           // failure here is harmless (readers probe forward).
           // It carries a copy of the manifest, so a remote reader opens the
           // newest version with the hint and one probe (format-spec §9.1).
-          const std::string v = std::to_string(next.version) + "\n" + json;
-          (void)store_->Put(kLatestKey, std::span(reinterpret_cast<const uint8_t*>(v.data()), v.size()));
+          const std::string hint = LatestHint(next.version, json);
+          (void)store_->Put(kLatestKey, std::span(reinterpret_cast<const uint8_t*>(hint.data()), hint.size()));
           return next.version;
         }
         SLAF_RETURN_IF_ERROR(store_->Delete(key));
@@ -696,8 +696,7 @@ Result<VacuumResult> Vacuum(io::ObjectStore* store, uint64_t keep_from_version, 
     // Refresh the hint first: a lagging hint must not name (and carry) a
     // version this vacuum is about to remove.
     SLAF_ASSIGN_OR_RETURN(std::vector<uint8_t> newest, store->Get(ManifestKey(latest)));
-    std::string hint = std::to_string(latest) + "\n";
-    hint.append(newest.begin(), newest.end());
+    const std::string hint = LatestHint(latest, {reinterpret_cast<const char*>(newest.data()), newest.size()});
     SLAF_RETURN_IF_ERROR(store->Put(kLatestKey, std::span(reinterpret_cast<const uint8_t*>(hint.data()), hint.size())));
   }
   SLAF_ASSIGN_OR_RETURN(std::vector<VersionInfo> versions, ListVersions(store));
@@ -761,16 +760,9 @@ namespace {
 bool IsManifestKey(const std::string& key, std::string* prefix, uint64_t* version) {
   const size_t at = key.rfind("_versions/");
   if (at == std::string::npos || (at > 0 && key[at - 1] != '/')) return false;
-  const std::string rest = key.substr(at + 10);
-  if (rest.size() != 25 || rest.compare(20, 5, ".json") != 0) return false;
-  uint64_t v = 0;
-  for (size_t i = 0; i < 20; ++i) {
-    if (rest[i] < '0' || rest[i] > '9') return false;
-    v = v * 10 + static_cast<uint64_t>(rest[i] - '0');
-  }
+  *version = VersionOfManifestKey(std::string_view(key).substr(at));
   *prefix = key.substr(0, at);
-  *version = v;
-  return true;
+  return *version != 0;
 }
 
 }  // namespace

@@ -617,6 +617,25 @@ std::string ManifestKey(uint64_t version) {
   return buf;
 }
 
+uint64_t VersionOfManifestKey(std::string_view key) {
+  constexpr std::string_view prefix = "_versions/";
+  if (key.size() != prefix.size() + 25 || key.substr(0, prefix.size()) != prefix || key.substr(key.size() - 5) != ".json") return 0;
+  uint64_t v = 0;
+  for (size_t i = prefix.size(); i < prefix.size() + 20; ++i) {
+    const char c = key[i];
+    if (c < '0' || c > '9') return 0;
+    v = v * 10 + static_cast<uint64_t>(c - '0');
+    if (v > (1ull << 53)) return 0;  // versions are at most 2^53 (format-spec §9.2)
+  }
+  return v;
+}
+
+std::string LatestHint(uint64_t version, std::string_view manifest_json) {
+  std::string hint = std::to_string(version) + "\n";
+  hint.append(manifest_json);
+  return hint;
+}
+
 std::string FormatTimestamp(int64_t ms) {
   // Floor division, so times before 1970 print as such.
   int64_t secs = ms / 1000, millis = ms % 1000;

@@ -5,6 +5,7 @@
 #include <memory>
 #include <string>
 
+#include "slaf/dataset.h"
 #include "slaf/file.h"
 #include "slaf/inspect.h"
 #include "slaf/remote.h"
@@ -22,10 +23,7 @@ slaf::Result<std::shared_ptr<slaf::io::RandomAccessFile>> OpenFile(const std::st
   if (slash == std::string::npos || slash + 1 >= path.size() || path.compare(slash - 1, 2, "//") == 0) {
     return slaf::Status::InvalidArgument(path + ": a URL of a file (…/name.seg) is needed");
   }
-  const std::string prefix = path.substr(0, slash);
-  const slaf::io::HttpOptions o = slaf::io::HttpOptions::FromEnvironment();
-  SLAF_ASSIGN_OR_RETURN(std::shared_ptr<slaf::io::ObjectStore> store,
-                        path.rfind("s3://", 0) == 0 ? slaf::io::OpenS3Store(prefix, o) : slaf::io::OpenHttpStore(prefix, o));
+  SLAF_ASSIGN_OR_RETURN(std::shared_ptr<slaf::io::ObjectStore> store, slaf::OpenStore(path.substr(0, slash), /*create=*/false));
   return store->OpenRead(path.substr(slash + 1));
 }
 

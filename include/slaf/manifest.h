@@ -10,6 +10,7 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "slaf/dense.h"
@@ -131,7 +132,14 @@ struct Manifest {
 
 // "_versions/00000000000000000007.json"
 std::string ManifestKey(uint64_t version);
+// The inverse: the version of a key "_versions/<20 digits>.json" (at most
+// 2^53, format-spec §9.2), else 0.
+uint64_t VersionOfManifestKey(std::string_view key);
+
 inline constexpr const char* kLatestKey = "_latest";
+// The content of the _latest hint (format-spec §9.1): the version in decimal,
+// "\n", then the bytes of that version's manifest.
+std::string LatestHint(uint64_t version, std::string_view manifest_json);
 
 // ISO 8601 UTC with milliseconds, e.g. "2026-11-25T05:30:00.123Z".
 std::string FormatTimestamp(int64_t ms);
