@@ -181,6 +181,24 @@ struct Transfer {
   uint64_t upload_pos = 0;
   char errbuf[CURL_ERROR_SIZE] = {0};
   Status last_error;
+
+  // Forgets one response's headers (at a redirect's next status line).
+  void ResetHeaders() {
+    content_range.clear();
+    etag.clear();
+    last_modified.clear();
+    has_content_length = false;
+    retry_after_s = -1;
+  }
+  // Forgets everything of the previous attempt.
+  void ResetAttempt() {
+    ResetHeaders();
+    range_ignored = overflow = whole_from_start = false;
+    error_body.clear();
+    upload_pos = 0;
+    errbuf[0] = 0;
+    last_error = Status::OK();
+  }
 };
 
 bool StartsWithNoCase(const char* line, size_t n, const char* prefix) {
@@ -199,11 +217,7 @@ size_t OnHeader(char* data, size_t size, size_t nmemb, void* user) {
   auto* t = static_cast<Transfer*>(user);
   const size_t n = size * nmemb;
   if (StartsWithNoCase(data, n, "HTTP/")) {
-    t->content_range.clear();
-    t->etag.clear();
-    t->last_modified.clear();
-    t->has_content_length = false;
-    t->retry_after_s = -1;
+    t->ResetHeaders();
   } else if (StartsWithNoCase(data, n, "content-range:")) {
     t->content_range = Trimmed(data + 14, n - 14);
   } else if (StartsWithNoCase(data, n, "etag:")) {
@@ -410,17 +424,8 @@ Status HttpClient::Execute(std::vector<HttpRequest*> requests) {
     r->received = 0;
     r->http_status = 0;
     r->status = Status::OK();
-    t->last_error = Status::OK();
     if (r->body) r->body->clear();
-    t->content_range.clear();
-    t->etag.clear();
-    t->last_modified.clear();
-    t->has_content_length = false;
-    t->retry_after_s = -1;
-    t->range_ignored = t->overflow = t->whole_from_start = false;
-    t->error_body.clear();
-    t->upload_pos = 0;
-    t->errbuf[0] = 0;
+    t->ResetAttempt();
     CURL* e = t->easy = impl_->Take();
     curl_easy_setopt(e, CURLOPT_URL, r->url.c_str());
     curl_easy_setopt(e, CURLOPT_SHARE, impl_->share);
